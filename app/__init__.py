@@ -1,0 +1,1 @@
+"""FastAPI service: REST API and browser UI for image and description retrieval."""

@@ -1,0 +1,1 @@
+"""Offline indexer: harvest and import the archive, embed previews, build FAISS indexes."""

@@ -1,0 +1,3 @@
+from paperclip.cli import main
+
+main()

@@ -1,0 +1,131 @@
+"""The on-disk format of one index version, read by the service and written by the indexer.
+
+A version is a folder ``indexes/v<N>-<stamp>/`` holding:
+
+- ``index.faiss``: a FAISS index of inner products over L2-normalised vectors whose ids are
+  observation ids (an ``IndexIDMap`` or an id-aware IVF index), never positions;
+- ``ids.npy`` (int64) and ``vectors.npy`` (float16): the embeddings themselves, so a
+  version can be re-indexed, extended or verified without re-embedding;
+- ``vocab.json`` and ``vocab.npy`` (float16): the description vocabulary and its text
+  embeddings under the same model;
+- ``manifest.json``: model spec, kind, count, dim, created, and a sha256 of every file.
+
+Folders are written under a temporary name and renamed into place, so a crash never leaves
+a half-written version where a reader looks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+DATA_FILES = ("index.faiss", "ids.npy", "vectors.npy", "vocab.json", "vocab.npy")
+
+
+class IndexCorrupt(RuntimeError):
+    """A version on disk fails its manifest's checksums or cannot be read."""
+
+
+@dataclass
+class IndexFiles:
+    path: Path
+    manifest: dict[str, Any]
+    index: Any  # faiss.Index
+    ids: np.ndarray
+    vocab: list[dict[str, Any]] = field(default_factory=list)
+    vocab_vectors: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, observation ids) per query row; ids are -1 where fewer than k exist."""
+        k = max(1, min(k, self.count)) if self.count else 1
+        return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def vectors(self) -> np.ndarray:
+        return np.load(self.path / "vectors.npy").astype(np.float32)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_index_files(
+    final_dir: Path,
+    index: Any,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    vocab: list[dict[str, Any]],
+    vocab_vectors: np.ndarray,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """Write a complete version folder atomically; returns its manifest."""
+    import faiss
+
+    if final_dir.exists():
+        raise FileExistsError(final_dir)
+    tmp = final_dir.with_name(f".{final_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        faiss.write_index(index, str(tmp / "index.faiss"))
+        np.save(tmp / "ids.npy", np.asarray(ids, dtype=np.int64))
+        np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
+        (tmp / "vocab.json").write_text(json.dumps(vocab))
+        np.save(tmp / "vocab.npy", np.asarray(vocab_vectors, dtype=np.float16).reshape(len(vocab), -1))
+        manifest = {
+            **meta,
+            "count": int(index.ntotal),
+            "dim": int(index.d),
+            "created": datetime.now(UTC).isoformat(),
+            "files": {name: sha256_file(tmp / name) for name in DATA_FILES},
+        }
+        manifest["checksum"] = hashlib.sha256(
+            json.dumps(manifest["files"], sort_keys=True).encode()
+        ).hexdigest()
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        os.replace(tmp, final_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def read_index_files(path: Path, verify: bool = True) -> IndexFiles:
+    """Load a version; with ``verify`` every file must match the manifest's checksum."""
+    import faiss
+
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+        if verify:
+            for name, digest in manifest["files"].items():
+                if sha256_file(path / name) != digest:
+                    raise IndexCorrupt(f"{path / name} does not match its checksum in the manifest")
+        index = faiss.read_index(str(path / "index.faiss"))
+        ids = np.load(path / "ids.npy")
+        vocab = json.loads((path / "vocab.json").read_text())
+        vocab_vectors = np.load(path / "vocab.npy").astype(np.float32)
+    except IndexCorrupt:
+        raise
+    except Exception as e:
+        raise IndexCorrupt(f"cannot read index version at {path}: {e}") from e
+    if index.ntotal != len(ids) or index.d != manifest["dim"]:
+        raise IndexCorrupt(
+            f"index at {path} holds {index.ntotal}x{index.d}, manifest says {len(ids)}x{manifest['dim']}"
+        )
+    return IndexFiles(path, manifest, index, ids, vocab, vocab_vectors)

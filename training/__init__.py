@@ -1,0 +1,1 @@
+"""Training: captions, fine-tuning and evaluation."""
