@@ -6,4 +6,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this layer's commands to the root app (none yet)."""
+    """Add this layer's commands to the root app."""
+    from app.serve_cli import register_serve
+
+    register_serve(app)

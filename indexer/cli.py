@@ -6,4 +6,11 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this layer's commands to the root app (none yet)."""
+    """Add this layer's commands to the root app."""
+    from indexer.harvest_cli import register_harvest
+    from indexer.index_cli import register_index
+    from indexer.synth.cli import register_synth
+
+    register_harvest(app)
+    register_index(app)
+    register_synth(app)

@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     download_retries: int = 4
     max_previews_per_proposal: int = 20
     abstracts_url: str | None = None
+    download_backoff_s: float = Field(default=1.0, description="First retry delay; doubles per retry")
+    max_download_bytes: int = Field(default=200 * 1024 * 1024, description="Larger downloads are rejected")
+    mast_download_url: str = Field(
+        default="https://mast.stsci.edu/api/v0.1/Download/file", description="MAST file endpoint (?uri=...)"
+    )
+
+    # Index
+    embed_batch_size: int = Field(default=256, description="Previews per forward pass when indexing")
+    embed_workers: int | None = Field(
+        default=None, description="DataLoader decode processes; default CPUs - 1"
+    )
+    embed_chunk: int = Field(default=8192, description="Vectors per resumable work file")
+    index_exact_max: int = Field(default=1_000_000, description="kind=auto: exact search up to this many")
 
     # Captions (any OpenAI-compatible chat endpoint)
     llm_base_url: str | None = None
@@ -36,6 +49,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_concurrency: int = 4
     llm_timeout_s: float = 120.0
+    llm_max_retries: int = Field(default=4, description="Retries of one request on 429, 5xx and timeouts")
+    llm_retry_backoff_s: float = Field(default=1.0, description="First LLM retry delay; doubles per retry")
 
     # Service
     admin_token: SecretStr | None = None
@@ -44,6 +59,17 @@ class Settings(BaseSettings):
     max_image_pixels: int = 64_000_000
     text_cache_size: int = 4096
     max_k: int = 200
+    index_poll_s: float = Field(
+        default=5.0, description="How often the service checks for a newly activated index"
+    )
+    compile_text: bool = Field(
+        default=False,
+        description="On a GPU, torch.compile the text encoder with CUDA graphs (slow first start)",
+    )
+    mast_portal_url: str = Field(
+        default="https://mast.stsci.edu/portal/Mashup/Clients/Mast/Portal.html?searchQuery=",
+        description="MAST Portal search link prefix; an observation's obs_id is appended",
+    )
 
     @property
     def db_url(self) -> str:

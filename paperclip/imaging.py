@@ -60,6 +60,7 @@ def decode(data: bytes, max_pixels: int = 64_000_000) -> Image.Image:
         return _decode_fits(data, max_pixels)
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # corrupt tags and EXIF end as our error or are harmless
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=[kind.format])
             w, h = img.size
@@ -72,13 +73,13 @@ def decode(data: bytes, max_pixels: int = 64_000_000) -> Image.Image:
                     reason="too_many_pixels",
                 )
             img.load()
+            img = ImageOps.exif_transpose(img)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"image too large: {e}", status=413, reason="too_many_pixels") from e
     except Exception as e:  # PIL raises many types for corrupt data
         raise ImageError(f"cannot decode {kind.format} image: {e}", reason="corrupt") from e
-    img = ImageOps.exif_transpose(img)
     if img.mode not in ("RGB", "L"):
         img = _to_8bit(img)
     return img
@@ -111,27 +112,32 @@ def _decode_fits(data: bytes, max_pixels: int) -> Image.Image:
     from astropy.io import fits
 
     try:
-        with fits.open(io.BytesIO(data), memmap=False, lazy_load_hdus=True) as hdul:
-            for hdu in hdul:
-                shape = hdu.header.get("NAXIS1", 0), hdu.header.get("NAXIS2", 0)
-                if hdu.header.get("NAXIS", 0) >= 2 and shape[0] > 0 and shape[1] > 0:
-                    if shape[0] * shape[1] > max_pixels:
-                        raise ImageError(
-                            f"FITS image is {shape[0]}x{shape[1]}, over the pixel limit",
-                            status=413,
-                            reason="too_many_pixels",
-                        )
-                    array = np.asarray(hdu.data, dtype=np.float64)
-                    break
-            else:
-                raise ImageError("FITS file has no image HDU", reason="no_image_hdu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # malformed files end as our error, not as library warnings
+            with fits.open(io.BytesIO(data), memmap=False, lazy_load_hdus=True) as hdul:
+                array = _first_image_plane(hdul, max_pixels)
     except ImageError:
         raise
     except Exception as e:
         raise ImageError(f"cannot read FITS: {e}", reason="corrupt") from e
-    while array.ndim > 2:  # cubes: take the first plane
-        array = array[0]
     return Image.fromarray(np.flipud(stretch(array)), mode="L")
+
+
+def _first_image_plane(hdul, max_pixels: int) -> np.ndarray:
+    for hdu in hdul:
+        width, height = hdu.header.get("NAXIS1", 0), hdu.header.get("NAXIS2", 0)
+        if hdu.header.get("NAXIS", 0) >= 2 and width > 0 and height > 0:
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"FITS image is {width}x{height}, over the pixel limit",
+                    status=413,
+                    reason="too_many_pixels",
+                )
+            array = np.asarray(hdu.data, dtype=np.float64)
+            while array.ndim > 2:  # cubes: the first plane
+                array = array[0]
+            return array
+    raise ImageError("FITS file has no image HDU", reason="no_image_hdu")
 
 
 def to_preview(img: Image.Image, size: int = PREVIEW_SIZE) -> Image.Image:

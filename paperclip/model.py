@@ -114,6 +114,18 @@ class ClipModel:
 def _transform(config: dict[str, Any]) -> Callable[[Image.Image], torch.Tensor]:
     from open_clip import image_transform
 
+    if config.get("resize"):  # fine-tuned on crops at native scale: resize, then centre crop
+        from torchvision import transforms as T
+
+        return T.Compose(
+            [
+                lambda im: im.convert("RGB"),
+                T.Resize(config["resize"], interpolation=T.InterpolationMode.BICUBIC),
+                T.CenterCrop(config["image_size"]),
+                T.ToTensor(),
+                T.Normalize(config["mean"], config["std"]),
+            ]
+        )
     return image_transform(
         config["image_size"], is_train=False, mean=tuple(config["mean"]), std=tuple(config["std"])
     )

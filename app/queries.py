@@ -1,0 +1,111 @@
+"""Every database read the service makes, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from paperclip.schema import Caption, IndexVersion, Observation, Proposal
+
+
+@dataclass(frozen=True)
+class Filters:
+    instrument: str | None = None
+    filter: str | None = None
+    cycle: int | None = None
+    proposal: str | None = None
+    target: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(v not in (None, "") for v in vars(self).values())
+
+
+def ping(session: Session) -> None:
+    session.execute(text("SELECT 1"))
+
+
+def active_index_version(session: Session) -> IndexVersion | None:
+    stmt = select(IndexVersion).where(IndexVersion.active.is_(True)).order_by(IndexVersion.id.desc())
+    return session.scalars(stmt).first()
+
+
+def collections(session: Session) -> set[str]:
+    return set(session.scalars(select(Observation.collection).distinct()))
+
+
+def matching_ids(session: Session, f: Filters) -> np.ndarray:
+    """Observation ids that pass the filters (matched case-insensitively; filter and target as substrings)."""
+    stmt = select(Observation.id).join(Proposal, Observation.proposal_pk == Proposal.id)
+    if f.instrument:
+        stmt = stmt.where(func.upper(Observation.instrument) == f.instrument.upper())
+    if f.filter:
+        stmt = stmt.where(func.upper(Observation.filters).contains(f.filter.upper(), autoescape=True))
+    if f.cycle is not None:
+        stmt = stmt.where(Proposal.cycle == f.cycle)
+    if f.proposal:
+        stmt = stmt.where(Proposal.proposal_id == f.proposal)
+    if f.target:
+        stmt = stmt.where(func.upper(Observation.target).contains(f.target.upper(), autoescape=True))
+    return np.fromiter(session.scalars(stmt), dtype=np.int64)
+
+
+def observations(session: Session, ids: Iterable[int]) -> dict[int, tuple[Observation, Proposal]]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    stmt = (
+        select(Observation, Proposal)
+        .join(Proposal, Observation.proposal_pk == Proposal.id)
+        .where(Observation.id.in_(ids))
+    )
+    return {o.id: (o, p) for o, p in session.execute(stmt)}
+
+
+def observation(session: Session, observation_id: int) -> tuple[Observation, Proposal] | None:
+    return observations(session, [observation_id]).get(observation_id)
+
+
+def proposal(session: Session, proposal_pk: int) -> Proposal | None:
+    return session.get(Proposal, proposal_pk)
+
+
+def proposal_observations(session: Session, proposal_pk: int, limit: int = 200) -> list[Observation]:
+    stmt = select(Observation).where(Observation.proposal_pk == proposal_pk).order_by(Observation.id)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def summaries(session: Session, proposal_pks: Iterable[int]) -> dict[int, str]:
+    """Each proposal's newest good summary caption, an LLM one preferred over an extracted one."""
+    pks = list(proposal_pks)
+    if not pks:
+        return {}
+    stmt = (
+        select(Caption.proposal_pk, Caption.generator, Caption.text)
+        .where(Caption.proposal_pk.in_(pks), Caption.kind == "summary", Caption.status == "ok")
+        .order_by(Caption.created_at, Caption.id)
+    )
+    best: dict[int, tuple[int, str]] = {}
+    for pk, generator, caption in session.execute(stmt):
+        rank = 1 if generator == "llm" else 0
+        if caption and (pk not in best or rank >= best[pk][0]):
+            best[pk] = (rank, caption)
+    return {pk: caption for pk, (_, caption) in best.items()}
+
+
+def preview_path(session: Session, observation_id: int) -> str | None:
+    return session.scalar(select(Observation.local_path).where(Observation.id == observation_id))
+
+
+def activate_version(session: Session, version_id: int) -> bool:
+    """Make ``version_id`` the only active version, if it exists and is ready."""
+    row = session.get(IndexVersion, version_id)
+    if row is None or row.status != "ready":
+        return False
+    session.execute(update(IndexVersion).where(IndexVersion.id != version_id).values(active=False))
+    row.active = True
+    return True

@@ -1,0 +1,103 @@
+"""Response bodies of the REST API (also what the HTML templates render)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ProposalBrief(BaseModel):
+    id: int = Field(description="Database id, for /proposals/{id}")
+    proposal_id: str = Field(description="The archive's proposal (program) id")
+    collection: str
+    title: str | None = None
+    pi: str | None = None
+    cycle: int | None = None
+    category: str | None = None
+    program_url: str | None = Field(None, description="STScI program information page (HST only)")
+
+
+class ObservationOut(BaseModel):
+    id: int = Field(description="Database id (also the vector id in the index)")
+    obs_id: str
+    collection: str
+    instrument: str | None = None
+    filters: str | None = None
+    target: str | None = None
+    ra: float | None = None
+    dec: float | None = None
+    start_time: datetime | None = None
+    exposure_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    preview_url: str = Field(description="This service's preview image")
+    mast_url: str | None = Field(None, description="The observation in the MAST Portal (HST only)")
+
+
+class Hit(BaseModel):
+    rank: int
+    score: float = Field(description="Cosine similarity in the joint embedding")
+    observation: ObservationOut
+    proposal: ProposalBrief
+
+
+class SearchPage(BaseModel):
+    query: str | None = None
+    k: int
+    page: int
+    has_next: bool
+    index_version: int
+    synthetic: bool = Field(description="True when the archive holds synthetic (SYNTH) data")
+    results: list[Hit]
+
+
+class Description(BaseModel):
+    rank: int
+    text: str
+    kind: str = Field(description="object | use_case")
+    score: float
+
+
+class ProposalMatch(BaseModel):
+    score: float = Field(description="Best similarity among the proposal's observations")
+    proposal: ProposalBrief
+    summary: str | None = None
+
+
+class DescribeResult(BaseModel):
+    index_version: int
+    descriptions: list[Description]
+    proposals: list[ProposalMatch]
+
+
+class ProposalDetail(ProposalBrief):
+    abstract: str | None = None
+    summary: str | None = None
+    observations: list[ObservationOut] = Field(default_factory=list)
+
+
+class ObservationDetail(ObservationOut):
+    proposal: ProposalDetail
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    reason: str | None = None
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    database: bool
+    index_version: int | None = None
+    vectors: int | None = None
+    detail: str | None = None

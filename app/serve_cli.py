@@ -1,0 +1,23 @@
+"""``paperclip serve``: run the web service."""
+
+from __future__ import annotations
+
+import typer
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)"),
+    port: int = typer.Option(8000, help="Port (0 picks a free one)"),
+    workers: int = typer.Option(1, help="Worker processes (each loads the model and index)"),
+    log_level: str = typer.Option("info"),
+) -> None:
+    """Serve the REST API (/api/v1, docs at /docs) and the browser UI (/)."""
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+
+
+def register_serve(app: typer.Typer) -> None:
+    app.command("serve")(serve)

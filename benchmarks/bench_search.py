@@ -1,0 +1,405 @@
+"""Latency and throughput of ``GET /api/v1/search`` under concurrent load, over loopback.
+
+For each model and archive size, builds a throwaway archive (SQLite in a temp data home, random
+metadata, random unit vectors: search cost does not depend on what the vectors mean), starts the
+service in its own process, and drives it from this process with N concurrent clients sending
+distinct queries (no cache hits). Side by side, as baselines on the same server: ``/health``
+(the HTTP floor) and repeated queries (the text-embedding cache). Prints p50/p95/p99 and QPS with
+their ratio to the targets (p50 <= 50 ms, >= 40 QPS), the server's own embed/search split from
+/metrics, and writes JSON plus a plot under artifacts/bench/.
+
+    python benchmarks/bench_search.py --models lite,ViT-B-16 --sizes 10000,100000
+    python benchmarks/bench_search.py --server-side --models ViT-B-16 --sizes 1000000 [--compile]  # GPU if any
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "artifacts" / "bench"
+TARGET_P50_MS, TARGET_QPS = 50.0, 40.0
+INSTRUMENTS = ("ACS/WFC", "WFC3/UVIS", "WFC3/IR", "WFPC2", "STIS")
+FILTERS = ("F814W", "F606W", "F435W", "F160W", "F502N", "F656N")
+
+
+def distinct_queries(n: int, seed: int = 0) -> list[str]:
+    from paperclip.vocabulary import load_vocabulary
+
+    terms = [t.text for t in load_vocabulary()]
+    mods = [
+        "images of",
+        "deep imaging of",
+        "faint",
+        "nearby",
+        "high redshift",
+        "resolved",
+        "dusty",
+        "young",
+        "old",
+    ]
+    rng = random.Random(seed)
+    pool = {
+        f"{m} {t} {rng.randint(0, 10**6)}"
+        for m in mods
+        for t in terms
+        for _ in range(n // (len(mods) * len(terms)) + 1)
+    }
+    out = sorted(pool)
+    rng.shuffle(out)
+    return out[:n]
+
+
+def unit_vectors(n: int, d: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, d), np.float32)
+    for i in range(0, n, 100_000):
+        block = rng.standard_normal((min(100_000, n - i), d), dtype=np.float32)
+        out[i : i + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def build_index(vectors: np.ndarray, ids: np.ndarray, kind: str):
+    import faiss
+
+    d = vectors.shape[1]
+    inner = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT) if kind == "hnsw" else faiss.IndexFlatIP(d)
+    if kind == "hnsw":
+        inner.hnsw.efSearch = 64
+    index = faiss.IndexIDMap(inner)
+    index.add_with_ids(vectors, ids)
+    return index
+
+
+def make_archive(home: Path, spec: str, n: int, kind: str) -> str:
+    """A migrated SQLite archive of n observations and an active index version; returns the DB URL."""
+    from sqlalchemy import insert
+
+    from paperclip.db import session_scope, upgrade
+    from paperclip.index_files import write_index_files
+    from paperclip.model import spec_config
+    from paperclip.schema import IndexVersion, Observation, Proposal
+    from paperclip.vocabulary import load_vocabulary
+
+    url = f"sqlite:///{home / 'paperclip.db'}"
+    upgrade(url)
+    rng = random.Random(n)
+    n_prop = max(1, n // 10)
+    with session_scope(url) as s:
+        s.execute(
+            insert(Proposal),
+            [
+                {
+                    "id": i + 1,
+                    "collection": "HST",
+                    "proposal_id": str(10000 + i),
+                    "cycle": rng.randint(1, 32),
+                    "title": f"Benchmark proposal {i}",
+                    "pi": f"PI {i}",
+                    "abstract": "x" * 400,
+                }
+                for i in range(n_prop)
+            ],
+        )
+        for start in range(0, n, 20_000):
+            s.execute(
+                insert(Observation),
+                [
+                    {
+                        "id": i + 1,
+                        "proposal_pk": i % n_prop + 1,
+                        "collection": "HST",
+                        "obs_id": f"j{i:08d}",
+                        "instrument": rng.choice(INSTRUMENTS),
+                        "filters": rng.choice(FILTERS),
+                        "target": f"NGC {i % 7000}",
+                        "local_path": f"preview/{i}.jpg",
+                    }
+                    for i in range(start, min(n, start + 20_000))
+                ],
+            )
+    d = spec_config(spec)["embed_dim"]
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    vectors = unit_vectors(n, d)
+    vocab = [{"id": i + 1, "text": t.text, "kind": t.kind} for i, t in enumerate(load_vocabulary())]
+    path = home / "indexes" / "v1"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_index_files(
+        path,
+        build_index(vectors, ids, kind),
+        ids,
+        vectors,
+        vocab,
+        unit_vectors(len(vocab), d, 1),
+        {"model_spec": spec, "kind": kind},
+    )
+    with session_scope(url) as s:
+        s.add(
+            IndexVersion(
+                model_spec=spec, path=str(path), kind=kind, count=n, dim=d, status="ready", active=True
+            )
+        )
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, url: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PAPERCLIP_HOME": str(home),
+        "PAPERCLIP_DATABASE_URL": url,
+        "PAPERCLIP_DEVICE": "cpu",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=REPO,
+    )
+    base = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/v1/ready", timeout=5).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server never became ready")
+
+
+async def load(base: str, path: str, queries: list[str], concurrency: int, duration: float) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    it = iter(range(10**9))
+    stop = time.perf_counter() + duration
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop:
+            q = queries[next(it) % len(queries)]
+            t0 = time.perf_counter()
+            r = await client.get(base + path, params={"q": q, "k": 10} if q else None)
+            latencies.append(time.perf_counter() - t0)
+            errors += r.status_code != 200
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+    ms = np.array(latencies) * 1000
+    return {
+        "requests": len(ms),
+        "errors": errors,
+        "qps": len(ms) / wall,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "p99_ms": float(np.percentile(ms, 99)),
+    }
+
+
+def server_split(base: str) -> dict:
+    """Mean embed and search time and mean text batch size, from the service's /metrics."""
+    import httpx
+
+    sums: dict[str, float] = {}
+    for line in httpx.get(f"{base}/api/v1/metrics").text.splitlines():
+        for name in ("paperclip_embed_seconds", "paperclip_search_seconds", "paperclip_embed_batch_size"):
+            for part in ("sum", "count"):
+                if line.startswith(f"{name}_{part}") and 'kind="image"' not in line:
+                    sums[f"{name}_{part}"] = float(line.rsplit(" ", 1)[1])
+    mean = lambda n: sums.get(f"{n}_sum", 0) / max(1.0, sums.get(f"{n}_count", 0))  # noqa: E731
+    return {
+        "embed_ms_per_batch": 1000 * mean("paperclip_embed_seconds"),
+        "search_ms": 1000 * mean("paperclip_search_seconds"),
+        "batch_size": mean("paperclip_embed_batch_size"),
+    }
+
+
+def run_http(args) -> list[dict]:
+    rows = []
+    queries = distinct_queries(50_000)
+    for spec in args.models:
+        for n in args.sizes:
+            with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+                home = Path(tmp)
+                t0 = time.perf_counter()
+                url = make_archive(home, spec, n, args.kind)
+                print(
+                    f"[{spec} n={n}] archive built in {time.perf_counter() - t0:.1f}s; starting the service",
+                    flush=True,
+                )
+                proc, base = start_server(home, url)
+                try:
+                    asyncio.run(load(base, "/api/v1/search", queries[-50:], 2, 3))  # warm-up
+                    for mode, path, qs in (
+                        ("search", "/api/v1/search", queries),
+                        ("cached", "/api/v1/search", queries[:20]),
+                        ("health", "/api/v1/health", [""]),
+                    ):
+                        res = asyncio.run(load(base, path, qs, args.concurrency, args.duration))
+                        row = {"model": spec, "n": n, "kind": args.kind, "mode": mode, **res}
+                        if mode == "search":
+                            row |= server_split(base)
+                        rows.append(row)
+                        print_row(row)
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
+    return rows
+
+
+def print_row(r: dict) -> None:
+    extra = ""
+    if "embed_ms_per_batch" in r:
+        extra = f" | server: embed {r['embed_ms_per_batch']:.1f} ms/batch (mean batch {r['batch_size']:.1f}), search {r['search_ms']:.2f} ms"
+    print(
+        f"{r['model']:>10} n={r['n']:>7} {r['mode']:>6}: p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f}  "
+        f"p99 {r['p99_ms']:7.1f}  {r['qps']:6.1f} QPS  (p50/target {r['p50_ms'] / TARGET_P50_MS:.2f}, "
+        f"QPS/target {r['qps'] / TARGET_QPS:.2f}, errors {r['errors']}/{r['requests']}){extra}",
+        flush=True,
+    )
+
+
+def run_server_side(args) -> list[dict]:
+    """In-process time of one text query (embed + search) as the service does it: GPU when present."""
+    import torch
+
+    from app.metrics import Metrics
+    from app.runtime import Runtime
+    from paperclip.config import Settings
+    from paperclip.model import load_model
+
+    rows = []
+    queries = distinct_queries(2000)
+    for spec in args.models:
+        model = load_model(spec, device=args.device)
+        for n in args.sizes:
+            with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+                home = Path(tmp)
+                url = make_archive(home, spec, n, args.kind)
+                settings = Settings(
+                    home=home, database_url=url, device=args.device, compile_text=args.compile
+                )
+                rt = Runtime(settings, Metrics())
+                rt._models[spec] = model
+                rt.refresh()
+                loaded = rt.current()
+                for q in queries[:20]:
+                    rt.search(loaded, rt.embed_text(loaded, q), 10)
+                times = []
+                for q in queries[20 : 20 + args.queries]:
+                    if model.device.type == "cuda":
+                        torch.cuda.synchronize()
+                    t0 = time.perf_counter()
+                    rt.search(loaded, rt.embed_text(loaded, q), 10)
+                    times.append(time.perf_counter() - t0)
+                ms = np.array(times) * 1000
+                row = {
+                    "model": spec,
+                    "n": n,
+                    "kind": args.kind,
+                    "mode": "server-side",
+                    "device": str(model.device),
+                    "p50_ms": float(np.percentile(ms, 50)),
+                    "p95_ms": float(np.percentile(ms, 95)),
+                    "p99_ms": float(np.percentile(ms, 99)),
+                    "qps": 1000 / float(ms.mean()),
+                    "requests": len(ms),
+                    "errors": 0,
+                }
+                rows.append(row)
+                print_row(row)
+    return rows
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels = [f"{r['model']}\nn={r['n']:,}\n{r['mode']}" for r in rows]
+    x = np.arange(len(rows))
+    for j, p in enumerate(("p50_ms", "p95_ms", "p99_ms")):
+        ax.bar(x + (j - 1) * 0.27, [r[p] for r in rows], 0.27, label=p.replace("_ms", ""))
+    ax.axhline(TARGET_P50_MS, color="k", ls="--", lw=1, label="p50 target")
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_ylabel("latency (ms)")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title("GET /api/v1/search latency")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="lite,ViT-B-16", type=lambda s: s.split(","))
+    ap.add_argument("--sizes", default="10000,100000", type=lambda s: [int(x) for x in s.split(",")])
+    ap.add_argument("--kind", default="flat", choices=["flat", "hnsw"])
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--duration", type=float, default=20.0, help="seconds of load per measurement")
+    ap.add_argument(
+        "--server-side", action="store_true", help="in-process embed+search timing (GPU if present)"
+    )
+    ap.add_argument("--device", default="auto")
+    ap.add_argument(
+        "--compile", action="store_true", help="--server-side: torch.compile the text tower (GPU)"
+    )
+    ap.add_argument("--queries", type=int, default=300, help="queries timed in --server-side mode")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    load_avg = os.getloadavg()[0]
+    print(
+        f"CPU cores {os.cpu_count()}, load average {load_avg:.1f} (other work on this machine inflates latency)"
+    )
+    rows = run_server_side(args) if args.server_side else run_http(args)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"search-{'server' if args.server_side else 'http'}-{stamp}"
+    (OUT / f"{name}.json").write_text(json.dumps({"load_average": load_avg, "rows": rows}, indent=2))
+    plot(rows, OUT / f"{name}.png")
+    print(f"wrote {OUT / name}.json and .png")
+
+
+if __name__ == "__main__":
+    main()

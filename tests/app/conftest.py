@@ -1,0 +1,300 @@
+"""A small real archive (HST previews plus synthetic images), its index, and the service on loopback.
+
+The images are processed and embedded once per session (the tiny model keeps it fast); each test
+gets its own database (SQLite and Postgres) and data home, with rows inserted and an index
+version written in the on-disk format the indexer writes, then uvicorn serving on a free port.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import update
+
+from paperclip.config import Settings, get_settings
+from paperclip.db import session_scope
+from paperclip.imaging import decode, encode_jpeg, to_preview
+from paperclip.index_files import write_index_files
+from paperclip.schema import Caption, IndexVersion, Observation, Proposal
+from paperclip.storage import ImageStore
+from paperclip.vocabulary import load_vocabulary
+
+INSTRUMENTS = ("ACS/WFC", "WFC3/UVIS", "WFPC2")
+FILTERS = ("F814W", "F606W;F814W", "F502N")
+
+
+@dataclass
+class ArchiveFiles:
+    """Processed images and their embeddings, shared by every test of the session."""
+
+    images: Path  # an image store root
+    proposals: list[dict[str, Any]]
+    observations: list[
+        dict[str, Any]
+    ]  # each with "proposal" (index into proposals) and "original" (bytes path)
+    vectors: np.ndarray
+    vocab: list[dict[str, Any]]
+    vocab_vectors: np.ndarray
+
+
+def synthetic_image(kind: int, seed: int) -> Image.Image:
+    """Simple astronomical-looking scenes: a star field, a ring, a disk galaxy, a streak."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:256, 0:256].astype(np.float32)
+    img = rng.normal(0.05, 0.02, (256, 256)).astype(np.float32)
+    if kind == 0:
+        for sx, sy in rng.uniform(10, 246, (60, 2)):
+            img += rng.uniform(0.2, 1) * np.exp(-((x - sx) ** 2 + (y - sy) ** 2) / 4)
+    elif kind == 1:
+        r = np.hypot(x - 128, y - 128)
+        img += np.exp(-((r - 60) ** 2) / 50)
+    elif kind == 2:
+        img += np.exp(-(((x - 128) / 70) ** 2 + ((y - 128) / 25) ** 2))
+    else:
+        img += np.exp(-((y - x * 0.5 - 60) ** 2) / 8)
+    return Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+
+
+@pytest.fixture(scope="session")
+def archive_files(tmp_path_factory, hst_mini, tiny_model) -> ArchiveFiles:
+    root = tmp_path_factory.mktemp("app-archive")
+    store = ImageStore(root / "images")
+    abstracts = (hst_mini / "abstracts_noid.txt").read_text().splitlines()
+    records = [json.loads(line) for line in (hst_mini / "manifest.jsonl").read_text().splitlines() if line]
+    proposals: dict[tuple[str, str], dict[str, Any]] = {}
+    observations, previews = [], []
+
+    def add(collection: str, pid: str, data: bytes, ext: str, n: int, cycle: int | None, rec: dict) -> None:
+        key = (collection, pid)
+        if key not in proposals:
+            proposals[key] = {
+                "collection": collection,
+                "proposal_id": pid,
+                "cycle": cycle,
+                "title": f"Proposal {pid}: " + " ".join((rec.get("abstract") or abstracts[n]).split()[:8]),
+                "pi": f"PI {chr(65 + n % 26)}. Astronomer",
+                "abstract": rec.get("abstract") or abstracts[n % len(abstracts)],
+                "summary": rec.get("summary"),
+            }
+        img = decode(data)
+        preview = to_preview(img)
+        original, _ = store.put(data, "original", ext)
+        local, _ = store.put(encode_jpeg(preview), "preview", "jpg")
+        previews.append(decode((store.root / local).read_bytes()))
+        observations.append(
+            {
+                "proposal": list(proposals).index(key),
+                "collection": collection,
+                "obs_id": f"{collection.lower()}{n:04d}",
+                "instrument": INSTRUMENTS[n % 3],
+                "filters": FILTERS[n % 3],
+                "target": f"NGC {1000 + n}",
+                "width": img.width,
+                "height": img.height,
+                "local_path": local,
+                "original_path": original,
+            }
+        )
+
+    for n, rec in enumerate(records):
+        data = (hst_mini / rec["file"]).read_bytes()
+        add(
+            "HST",
+            str(rec["proposal_id"]),
+            data,
+            "png",
+            n,
+            int(rec["cycle"]) if rec.get("cycle") else None,
+            rec,
+        )
+    for n in range(8):
+        buf = io.BytesIO()
+        synthetic_image(n % 4, n).save(buf, format="PNG")
+        add("SYNTH", f"SYN-{n % 4}", buf.getvalue(), "png", len(records) + n, 30, {})
+
+    terms = load_vocabulary()
+    vocab = [{"id": i + 1, "text": t.text, "kind": t.kind} for i, t in enumerate(terms)]
+    return ArchiveFiles(
+        images=store.root,
+        proposals=list(proposals.values()),
+        observations=observations,
+        vectors=tiny_model.encode_images(previews),
+        vocab=vocab,
+        vocab_vectors=tiny_model.encode_text([t.text for t in terms]),
+    )
+
+
+@dataclass
+class Service:
+    url: str
+    db_url: str
+    home: Path
+    archive: ArchiveFiles
+    ids: list[int]  # observation ids, in archive order
+    proposal_pks: list[int]
+    client: httpx.Client
+    stop: Callable[[], None]
+    versions: list[int] = field(default_factory=list)
+
+    def api(self, path: str) -> str:
+        return f"{self.url}/api/v1{path}"
+
+    def add_version(self, ids: list[int] | None = None, vectors: np.ndarray | None = None, **kw: Any) -> Path:
+        vid, path = add_version(
+            self.db_url,
+            self.home,
+            self.ids if ids is None else ids,
+            self.archive.vectors if vectors is None else vectors,
+            self.archive,
+            **kw,
+        )
+        self.versions.append(vid)
+        return path
+
+    def activate(self, version_id: int) -> None:
+        activate(self.db_url, version_id)
+
+    def wait_for_version(self, version_id: int, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready = self.client.get(self.api("/ready")).json()
+            if ready["index_version"] == version_id:
+                return ready
+            time.sleep(0.1)
+        raise AssertionError(f"version {version_id} never served; last /ready: {ready}")
+
+
+def insert_archive(db_url: str, archive: ArchiveFiles, synthetic: bool) -> tuple[list[int], list[int]]:
+    keep = [i for i, o in enumerate(archive.observations) if synthetic or o["collection"] != "SYNTH"]
+    with session_scope(db_url) as s:
+        props = []
+        for p in archive.proposals:
+            row = Proposal(**{k: v for k, v in p.items() if k != "summary"})
+            s.add(row)
+            props.append(row)
+        s.flush()
+        for p, row in zip(archive.proposals, props, strict=True):
+            if p["summary"]:
+                s.add(Caption(proposal_pk=row.id, kind="summary", generator="llm", text=p["summary"]))
+        obs = [
+            Observation(
+                proposal_pk=props[o["proposal"]].id, **{k: v for k, v in o.items() if k != "proposal"}
+            )
+            for o in (archive.observations[i] for i in keep)
+        ]
+        s.add_all(obs)
+        s.flush()
+        ids = [o.id for o in obs]
+        pks = [props[archive.observations[i]["proposal"]].id for i in keep]
+    all_ids = [-1] * len(archive.observations)
+    for i, oid in zip(keep, ids, strict=True):
+        all_ids[i] = oid
+    return all_ids, pks
+
+
+def add_version(
+    db_url: str,
+    home: Path,
+    ids: list[int],
+    vectors: np.ndarray,
+    archive: ArchiveFiles,
+    activate: bool = True,
+    spec: str = "tiny",
+) -> tuple[int, Path]:
+    """Write an index version folder (flat inner product, ids = observation ids) and register it."""
+    import faiss
+
+    pairs = [(i, v) for i, v in zip(ids, vectors, strict=True) if i >= 0]
+    ids_arr = np.array([i for i, _ in pairs], dtype=np.int64)
+    vec = np.stack([v for _, v in pairs]).astype(np.float32)
+    index = faiss.IndexIDMap(faiss.IndexFlatIP(vec.shape[1]))
+    index.add_with_ids(vec, ids_arr)
+    path = home / "indexes" / f"v{time.time_ns()}"
+    manifest = write_index_files(
+        path, index, ids_arr, vec, archive.vocab, archive.vocab_vectors, {"model_spec": spec, "kind": "flat"}
+    )
+    with session_scope(db_url) as s:
+        if activate:
+            s.execute(update(IndexVersion).values(active=False))
+        row = IndexVersion(
+            model_spec=spec,
+            path=str(path),
+            kind="flat",
+            count=len(ids_arr),
+            dim=vec.shape[1],
+            checksum=manifest["checksum"],
+            status="ready",
+            active=activate,
+        )
+        s.add(row)
+        s.flush()
+        return row.id, path
+
+
+def activate(db_url: str, version_id: int) -> None:
+    with session_scope(db_url) as s:
+        s.execute(update(IndexVersion).values(active=False))
+        s.execute(update(IndexVersion).where(IndexVersion.id == version_id).values(active=True))
+
+
+def start_server(app) -> tuple[str, Callable[[], None]]:
+    """uvicorn on a free loopback port in a thread; returns (base URL, stop)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+@pytest.fixture
+def make_service(env, db_url, home, archive_files) -> Iterator[Callable[..., Service]]:
+    """Start the service over the test's database; ``synthetic`` includes the SYNTH observations."""
+    from app.main import create_app
+
+    started: list[Service] = []
+
+    def make(synthetic: bool = True, index: bool = True, **settings: Any) -> Service:
+        (home / "images").symlink_to(archive_files.images, target_is_directory=True)
+        (home / "indexes").mkdir()
+        ids, pks = insert_archive(db_url, archive_files, synthetic)
+        versions = [add_version(db_url, home, ids, archive_files.vectors, archive_files)[0]] if index else []
+        get_settings.cache_clear()
+        app = create_app(Settings(**{"index_poll_s": 0.2, **settings}))
+        url, stop = start_server(app)
+        client = httpx.Client(timeout=60)
+        service = Service(url, db_url, home, archive_files, ids, pks, client, stop, versions)
+        started.append(service)
+        return service
+
+    yield make
+    for s in started:
+        s.client.close()
+        s.stop()
+
+
+@pytest.fixture
+def service(make_service) -> Service:
+    return make_service()

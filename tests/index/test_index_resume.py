@@ -1,0 +1,96 @@
+"""A killed build leaves the active version alone; a rerun, sharded over torchrun ranks, finishes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from indexer.embed import WorkDir
+from indexer.index import build_index
+from paperclip.db import session_scope
+from paperclip.index_files import read_index_files
+from paperclip.schema import IndexVersion
+from paperclip.storage import get_paths
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def rows() -> dict[int, tuple[str, bool]]:
+    with session_scope() as s:
+        return {r.id: (r.status, r.active) for r in s.scalars(select(IndexVersion))}
+
+
+def test_killed_build_resumes_sharded_without_touching_the_active_version(env, observations):
+    first_ids = observations(20)
+    active = build_index("tiny")
+    active_path = Path(_path(active))
+    manifest_before = (active_path / "manifest.json").read_text()
+    observations(180, offset=1000)
+
+    sub_env = {
+        **env,
+        "PAPERCLIP_EMBED_CHUNK": "16",
+        "PAPERCLIP_EMBED_BATCH_SIZE": "8",
+        "OMP_NUM_THREADS": "1",
+    }
+    work = WorkDir(get_paths().indexes, "tiny")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperclip", "index", "build", "--model", "tiny"],
+        cwd=REPO,
+        env=sub_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while not work.chunks() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, proc.stdout.read().decode()[-2000:]
+    chunks = len(work.chunks())
+    assert 1 <= chunks < 200 // 16, "the kill must land mid-build"
+
+    state = rows()
+    unfinished = [i for i, (status, _) in state.items() if status == "building"]
+    assert len(unfinished) == 1 and state[active] == ("ready", True)
+    assert (active_path / "manifest.json").read_text() == manifest_before
+    assert read_index_files(active_path).count == 20
+    assert sorted(p.name for p in get_paths().indexes.iterdir() if not p.name.startswith(".work")) == [
+        active_path.name
+    ]
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+        + ["-m", "paperclip", "index", "build", "--model", "tiny"],
+        cwd=REPO,
+        env=sub_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    out = resumed.stdout
+    assert f"index version {unfinished[0]} (flat, 32-d): 200 vectors" in out and "ACTIVE" in out
+    assert "over 2 ranks" in out
+    reused = int(out.split("reused ")[1].split(",")[0])
+    embedded = int(out.split("embedded ")[1].split(" ")[0])
+    assert reused >= 16 and reused + embedded == 200
+    assert rows()[unfinished[0]] == ("ready", True) and rows()[active] == ("ready", False)
+    assert work.chunks() == []
+
+    final = read_index_files(Path(_path(unfinished[0])))
+    before = read_index_files(active_path)
+    assert len(np.unique(final.ids)) == 200
+    np.testing.assert_array_equal(final.ids[:20], first_ids)
+    np.testing.assert_allclose(final.vectors()[:20], before.vectors(), atol=2e-3)
+
+
+def _path(version_id: int) -> str:
+    with session_scope() as s:
+        return s.get(IndexVersion, version_id).path

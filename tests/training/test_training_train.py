@@ -1,0 +1,173 @@
+"""The loop end to end on the tiny model: learning, export, resume, modes, WiSE-FT and DDP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sqlalchemy import select
+
+from paperclip.db import session_scope
+from paperclip.model import load_model
+from paperclip.schema import Checkpoint
+from training.augment import PaperTransform
+from training.config import TrainConfig
+from training.data import load_pairs
+from training.export import wise_ft
+from training.train import train
+
+
+def _log(home: Path, name: str) -> list[dict]:
+    return [json.loads(line) for line in (home / "checkpoints" / "runs" / name / "log.jsonl").open()]
+
+
+def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _changed(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> set[str]:
+    return {k for k in a if not torch.equal(a[k], b[k])}
+
+
+def test_training_learns_and_exports_a_loadable_checkpoint(archive):
+    config = TrainConfig.from_recipe("tiny", name="learn", steps=30, val_fraction=0.25, log_every=1)
+    path = train(config)
+    log = _log(archive, "learn")
+    losses = [r["loss"] for r in log if "loss" in r]
+    vals = [r for r in log if "val_loss" in r]
+    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
+    assert vals[-1]["val_i2t_top1"] > vals[0]["val_i2t_top1"]
+    assert all(r["pairs_per_s"] > 0 for r in log if "loss" in r)
+    assert (archive / "checkpoints" / "runs" / "learn" / "tb").is_dir()
+
+    with session_scope() as s:
+        row = s.scalars(select(Checkpoint).where(Checkpoint.name == "learn")).one()
+        val = load_pairs(s, "val", "summary")
+    assert Path(row.path) == path.resolve() and row.recipe == "tiny" and "val_loss" in row.metrics
+    assert "## Metrics" in (path / "README.md").read_text()
+
+    # Round trip: the folder reproduces the exported state's embeddings, preprocessing included.
+    loaded = load_model(path, device="cpu")
+    rebuilt = load_model("tiny", device="cpu")
+    state = dict(rebuilt.model.named_parameters())
+    exported = json.loads((path / "paperclip_model.json").read_text())
+    chosen = min(  # the exported state is the best by validation loss
+        (path.parent / "runs" / "learn").glob("state-*.pt"),
+        key=lambda p: torch.load(p, weights_only=False)["metrics"]["val_loss"],
+    )
+    best = torch.load(chosen, weights_only=False)
+    with torch.no_grad():
+        for key, value in best["trainable"].items():
+            state[key].copy_(value)
+    image = Image.open(val[0].image_path)
+    tf = PaperTransform(64, exported["mean"], exported["std"])
+    torch.testing.assert_close(loaded.preprocess(image), tf.eval(image))
+    pixels = tf.eval(image)[None]
+    np.testing.assert_array_equal(
+        loaded.encode_image_tensor(pixels).numpy(), rebuilt.encode_image_tensor(pixels).numpy()
+    )
+    np.testing.assert_array_equal(loaded.encode_text([val[0].caption]), rebuilt.encode_text([val[0].caption]))
+
+
+def test_resume_equals_uninterrupted_run(archive):
+    common = {
+        "steps": 8,
+        "log_every": 1,
+        "val_every": 4,
+        "val_fraction": 0.25,
+        "variant": "raw",
+        "grad_accum": 2,
+    }
+    train(TrainConfig.from_recipe("tiny", name="whole", **common))
+    train(TrainConfig.from_recipe("tiny", name="parts", **{**common, "steps": 4}))
+    train(TrainConfig.from_recipe("tiny", name="parts", resume=True, **common))
+    whole = [r["loss"] for r in _log(archive, "whole") if "loss" in r]
+    parts = [r["loss"] for r in _log(archive, "parts") if "loss" in r]
+    assert len(whole) == len(parts) == 8
+    np.testing.assert_allclose(parts, whole, rtol=1e-5)
+    assert len(set(whole)) == 8
+
+
+def test_frozen_mode_moves_only_projections_and_wise_ft_interpolates(archive):
+    path = train(TrainConfig.from_recipe("tiny", name="frozen", mode="frozen", steps=10, val_fraction=0.25))
+    base, tuned = _state(load_model("tiny", device="cpu").model), _state(load_model(path, device="cpu").model)
+    changed = _changed(base, tuned)
+    assert {"visual.proj", "text_projection"} <= changed <= {"visual.proj", "text_projection", "logit_scale"}
+    features = list((archive / "cache" / "features").glob("*/*.npy"))
+    assert features  # tower features are cached once per view
+
+    half = _state(load_model(wise_ft("tiny", "frozen", 0.5, "frozen-wise"), device="cpu").model)
+    torch.testing.assert_close(half["visual.proj"], (base["visual.proj"] + tuned["visual.proj"]) / 2)
+    zero = _state(load_model(wise_ft("tiny", "frozen", 0.0, "frozen-wise0"), device="cpu").model)
+    assert not _changed(base, zero)
+    with session_scope() as s:
+        assert s.scalar(select(Checkpoint.recipe).where(Checkpoint.name == "frozen-wise")) == "wise-ft"
+
+
+def test_lora_trains_only_adapters_with_siglip(archive):
+    config = TrainConfig.from_recipe(
+        "tiny", name="lora", mode="lora", loss="siglip", steps=6, val_every=6, val_fraction=0.25
+    )
+    path = train(config)
+    state = torch.load(
+        sorted((archive / "checkpoints" / "runs" / "lora").glob("state-*.pt"))[-1], weights_only=False
+    )
+    trained = set(state["trainable"])
+    assert trained and all("lora_" in k or k == "logit_scale" for k in trained)
+    base, merged = (
+        _state(load_model("tiny", device="cpu").model),
+        _state(load_model(path, device="cpu").model),
+    )
+    changed = _changed(base, merged) - {"logit_scale"}
+    assert changed and all(".attn." in k or ".mlp." in k for k in changed)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # 40 s of process start-up: one dialect
+def test_two_process_ddp_matches_single_process(archive, env):
+    """torchrun, gloo on CPU: the global batch split over two ranks gives the same losses."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cmd = [
+        str(torchrun),
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "paperclip",
+        "train",
+        "--recipe",
+        "tiny",
+    ]
+    cmd += [
+        "--name",
+        "ddp",
+        "--steps",
+        "3",
+        "--batch-size",
+        "8",
+        "--set",
+        "log_every=1",
+        "--set",
+        "val_every=3",
+    ]
+    done = subprocess.run(
+        cmd, env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "checkpoint ddp:" in done.stdout
+    train(TrainConfig.from_recipe("tiny", name="single", steps=3, batch_size=8, log_every=1, val_every=3))
+    ddp = [r["loss"] for r in _log(archive, "ddp") if "loss" in r]
+    one = [r["loss"] for r in _log(archive, "single") if "loss" in r]
+    assert len(ddp) == len(one) == 3
+    np.testing.assert_allclose(ddp, one, rtol=1e-4)
+    assert ddp[0] != ddp[-1]  # the weights moved, identically on both sides
+
+
+def test_no_data_is_a_clear_error(env):
+    with pytest.raises(RuntimeError, match="paperclip caption"):
+        train(TrainConfig.from_recipe("tiny", name="empty", steps=2))

@@ -1,0 +1,64 @@
+"""The paper's augmentation: random rot90, flips and a crop of the 512 px preview at native scale.
+
+Sky images have no preferred orientation, so the eight dihedral symmetries are free data; the
+crop keeps the pixel scale instead of rescaling. For models whose input is not 224 px the
+preview is first resized so the crop covers the same share of the sky (224/512). Every
+random choice comes from a per-sample seed, so a resumed run sees exactly the same pixels.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from PIL import Image
+from torchvision.transforms import functional as TF
+
+PREVIEW_SIZE = 512
+PAPER_CROP = 224
+
+
+def working_size(image_size: int, native_crop: bool = True) -> int:
+    """The side the preview is brought to before cropping ``image_size`` pixels.
+
+    Without ``native_crop`` the crop is the whole image (only the symmetries augment), which
+    matches a base model's plain resize.
+    """
+    return round(image_size * PREVIEW_SIZE / PAPER_CROP) if native_crop else image_size
+
+
+class PaperTransform:
+    """PIL preview -> normalised tensor; ``train`` draws the augmentation from ``seed``."""
+
+    def __init__(self, image_size: int, mean: list[float], std: list[float], native_crop: bool = True):
+        self.image_size = image_size
+        self.size = working_size(image_size, native_crop)
+        self.mean, self.std = list(mean), list(std)
+
+    def _base(self, image: Image.Image) -> Image.Image:
+        image = image.convert("RGB")
+        if image.size != (self.size, self.size):
+            image = image.resize((self.size, self.size), Image.Resampling.BICUBIC)
+        return image
+
+    def _to_tensor(self, image: Image.Image) -> torch.Tensor:
+        return TF.normalize(TF.to_tensor(image), self.mean, self.std)
+
+    def eval(self, image: Image.Image) -> torch.Tensor:
+        """The centre crop: what the exported checkpoint's preprocessing reproduces."""
+        return self._to_tensor(TF.center_crop(self._base(image), [self.image_size]))
+
+    def train(self, image: Image.Image, seed: int) -> torch.Tensor:
+        rng = random.Random(seed)
+        image = self._base(image)
+        margin = self.size - self.image_size
+        left, top = rng.randint(0, margin), rng.randint(0, margin)
+        image = image.crop((left, top, left + self.image_size, top + self.image_size))
+        if rng.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if rng.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+        turns = rng.randrange(4)
+        if turns:
+            image = image.rotate(90 * turns)
+        return self._to_tensor(image)

@@ -1,0 +1,78 @@
+"""One self-contained HTML report: the metrics table, then every plot inlined as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>PAPERCLIP evaluation</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;font-size:.9em;margin:1em 0}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th:first-child,td:first-child{text-align:left}
+figure{margin:1.5em 0}img{max-width:100%;border:1px solid #eee}
+.note{color:#555;font-size:.9em}code{background:#f4f4f4;padding:0 .2em}
+</style></head><body>
+<h1>PAPERCLIP evaluation</h1>
+<p>{{ m.n_pairs }} validation pairs ({{ m.n_images }} images, {{ m.n_proposals }} proposals,
+{{ m.n_labelled }} labelled) &middot; captions: <code>{{ m.variant }}</code> &middot; seed {{ m.seed }}</p>
+{% for key, name in directions %}<h3>{{ name }}</h3>
+<table><tr><th>model</th><th>AUC</th><th>AUC, any caption</th><th>R@1</th><th>R@5</th><th>R@10</th>
+<th>median rank</th><th>MRR</th></tr>
+{% for label, r in m.models.items() %}{% set d = r[key] %}<tr><td>{{ label }}</td><td>{{ fmt(d.auc) }}</td>
+<td>{{ fmt(d.duplicate_aware.auc) }}</td><td>{{ fmt(d.recall_at_1) }}</td><td>{{ fmt(d.recall_at_5) }}</td>
+<td>{{ fmt(d.recall_at_10) }}</td><td>{{ fmt(d.median_rank, 1) }}</td><td>{{ fmt(d.mrr) }}</td></tr>
+{% endfor %}</table>
+{% endfor %}<h3>Similarity, class queries, LLM judge</h3>
+<table><tr><th>model</th><th>spec</th><th>cosine matched</th><th>cosine shuffled</th><th>gap</th>
+<th>class P@10</th><th>nDCG@10</th><th>description R@5</th><th>LLM judge P@10</th></tr>
+{% for label, r in m.models.items() %}<tr><td>{{ label }}</td><td>{{ r.spec }}</td>
+<td>{{ fmt(r.similarity.matched_mean) }}</td><td>{{ fmt(r.similarity.shuffled_mean) }}</td>
+<td>{{ fmt(r.similarity.gap) }}</td><td>{{ fmt(r.class_precision_at_10) }}</td><td>{{ fmt(r.ndcg_at_10) }}</td>
+<td>{{ fmt(r.description_retrieval.recall_at_5) if r.description_retrieval else "\u2013" }}</td>
+<td>{{ fmt(r.judge.precision_at_10) if r.judge else "\u2013" }}</td></tr>{% endfor %}
+</table>
+{% if m.class_queries %}<p class="note">Class queries (label &rarr; query): {% for label, q in m.class_queries.items() %}
+<code>{{ label }}</code> &rarr; &ldquo;{{ q }}&rdquo;{{ "," if not loop.last }} {% endfor %}</p>{% endif %}
+{% if m.skipped %}<p class="note">Not evaluated: {% for label, why in m.skipped.items() %}
+<b>{{ label }}</b> ({{ why }}) {% endfor %}</p>{% endif %}
+<div class="note"><h3>How to read this</h3><ul>
+<li><b>AUC</b> is the area under the top-k% curve: the share of items whose own pair ranks within the top
+k% of the validation set, averaged over k = 1..100. Chance is about 0.5, perfect is 1.
+<i>Any caption</i> counts a hit for any pair of the same proposal (many images share one abstract).</li>
+<li><b>R@K</b>, <b>median rank</b> and <b>MRR</b> use the own pair only; ties (identical captions)
+count as a random order.</li>
+<li><b>cosine gap</b>: mean cosine of matched pairs minus that of pairs shuffled across proposals.</li>
+<li><b>class P@10</b>, <b>nDCG@10</b>: text queries made from ground-truth labels (synthetic data).</li>
+<li><b>description R@5</b>: share of labelled images whose class is among their 5 nearest descriptions
+(the vocabulary plus any class it lacks).</li>
+<li><b>LLM judge P@10</b>: share of the top 10 images per paper query whose proposal abstract an LLM
+judged could contain the query (the paper: 38% base, 77% fine-tuned).</li></ul></div>
+{% for fig in figures %}<figure id="{{ fig.name }}"><h2>{{ fig.title }}</h2>
+<img alt="{{ fig.name }}" src="data:image/png;base64,{{ fig.data }}">
+<figcaption><a href="{{ fig.name }}">{{ fig.name }}</a></figcaption></figure>
+{% endfor %}</body></html>
+"""
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "\u2013" if value is None else f"{value:.{digits}f}"
+
+
+def render(metrics: dict[str, Any], figures: list[tuple[str, Path]]) -> str:
+    """``figures``: (title, PNG path) in display order; each is inlined and linked by file name."""
+    env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(TEMPLATE).render(
+        m=metrics,
+        fmt=_fmt,
+        directions=[("image_to_text", "image \u2192 text"), ("text_to_image", "text \u2192 image")],
+        figures=[
+            {"title": title, "name": path.name, "data": base64.b64encode(path.read_bytes()).decode()}
+            for title, path in figures
+        ],
+    )

@@ -1,0 +1,485 @@
+"""Fine-tuning: one config in, one registered checkpoint out. Reads top to bottom.
+
+Runs on CPU, one GPU or many under ``torchrun`` (DDP; features gathered across ranks so the
+negatives are global). Every step's data is a pure function of (seed, step), and the state
+saved at each validation holds the optimizer and scheduler, so ``resume`` replays the same
+losses as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from paperclip.db import session_scope
+from paperclip.model import ClipModel, load_model, resolve_device
+from paperclip.storage import get_paths
+from training.augment import PaperTransform
+from training.config import TrainConfig
+from training.data import Pair, ensure_split, fit_caption, load_pairs, token_fits
+from training.export import export_checkpoint, register_checkpoint
+from training.features import EVAL_VIEW, FeatureCache
+from training.loss import ContrastiveLoss, clamp_logit_scale
+from training.modes import apply_mode, merge_lora, project, projection_slots, set_train
+from training.sampler import ProposalBatchSampler
+
+log = logging.getLogger(__name__)
+
+Items = list[tuple[int, int]]  # (pair index, sample seed)
+Forward = Callable[[Items, bool], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class Runtime:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+
+def setup_runtime(device: str) -> Runtime:
+    """One process, or one rank of a ``torchrun`` job (gloo on CPU, nccl on GPU)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Runtime(0, 1, resolve_device(device))
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        dev = torch.device("cuda", local)
+        torch.cuda.set_device(dev)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    return Runtime(rank, world, dev)
+
+
+class PairDataset(Dataset):
+    """(pixels, tokens) for an item; training items draw crop, flips and caption window from their seed."""
+
+    def __init__(
+        self, pairs: Sequence[Pair], clip: ClipModel, transform: PaperTransform, config: TrainConfig
+    ):
+        self.pairs, self.tokenizer, self.transform = pairs, clip.tokenizer, transform
+        self.fits = token_fits(clip.tokenizer, clip.config["context_length"])
+        self.augment, self.eval_augment = config.augment, config.eval_augment
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, item: tuple[int, int, bool]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, seed, train = item
+        pair = self.pairs[index]
+        with Image.open(pair.image_path) as im:
+            augment = self.augment if train else self.eval_augment
+            pixels = self.transform.train(im, seed) if augment else self.transform.eval(im)
+        text = pair.caption
+        if pair.kind == "raw":
+            text = fit_caption(text, self.fits, random.Random(seed) if train else None)
+        return pixels, self.tokenizer([text])[0]
+
+
+def pixel_forward(clip: ClipModel, module: nn.Module, val_dataset: PairDataset, rt: Runtime) -> Forward:
+    """Full, LoRA and locked-tower modes: both encoders run on every batch.
+
+    The returned function embeds validation items; its ``tensors`` attribute runs training
+    batches that come ready-made from the DataLoader.
+    """
+
+    def forward(items: Items, train: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pixels, tokens = zip(*(val_dataset[(i, s, train)] for i, s in items), strict=True)
+        return forward_tensors(torch.stack(pixels), torch.stack(tokens), train)
+
+    def forward_tensors(pixels, tokens, train: bool):
+        net = module if train else clip.model  # the raw model in validation: no DDP collectives
+        with clip.autocast():
+            image, text, scale = net(pixels.to(rt.device, non_blocking=True), tokens.to(rt.device))[:3]
+        return image, text, scale.log()
+
+    forward.tensors = forward_tensors  # type: ignore[attr-defined]
+    return forward
+
+
+def feature_forward(
+    clip: ClipModel,
+    cache: FeatureCache,
+    pairs: Sequence[Pair],
+    val_pairs: Sequence[Pair],
+    config: TrainConfig,
+) -> Forward:
+    """Frozen towers: cached trunk features through the trainable projections."""
+    views = list(range(config.feature_views)) if config.augment else [EVAL_VIEW]
+    device = clip.device
+    train_img = torch.from_numpy(cache.images([p.image_path for p in pairs], views, "train features")).to(
+        device
+    )
+    train_txt = torch.from_numpy(cache.texts([p.caption for p in pairs])).to(device)
+    val_img = val_txt = None
+    if val_pairs:
+        val_views = list(range(config.feature_views)) if config.eval_augment else [EVAL_VIEW]
+        val_img = torch.from_numpy(cache.images([p.image_path for p in val_pairs], val_views, "val features"))
+        val_img = val_img.to(device)
+        val_txt = torch.from_numpy(cache.texts([p.caption for p in val_pairs])).to(device)
+    (iowner, iattr), (towner, tattr) = projection_slots(clip.model)
+
+    def forward(items: Items, train: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = torch.tensor([i for i, _ in items], device=device)
+        img_table, txt_table = (train_img, train_txt) if train else (val_img, val_txt)
+        n_views = img_table.shape[1]
+        view = torch.tensor([random.Random(s).randrange(n_views) for _, s in items], device=device)
+        image = project(getattr(iowner, iattr), img_table[index, view])
+        text = project(getattr(towner, tattr), txt_table[index])
+        return image, text, clip.model.logit_scale
+
+    return forward
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then constant (the paper) or cosine decay to zero (its best ablation)."""
+
+    def factor(step: int) -> float:
+        if step < config.warmup:
+            return (step + 1) / config.warmup
+        if config.schedule == "constant":
+            return 1.0
+        progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def make_optimizer(params: list[nn.Parameter], extra: list[nn.Parameter], config: TrainConfig):
+    """AdamW; no weight decay on gains, biases and the temperature (as open_clip)."""
+    decay = [p for p in params if p.ndim >= 2]
+    rest = [p for p in params if p.ndim < 2] + extra
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        lr=config.lr,
+        betas=config.betas,
+        eps=config.eps,
+    )
+
+
+def validate(
+    forward: Forward, loss_fn: ContrastiveLoss, pairs: Sequence[Pair], batch_size: int
+) -> dict[str, float]:
+    """Validation loss on proposal-distinct batches and retrieval of each image's own caption.
+
+    ``top10pct`` is the paper's metric: the true caption ranks within the top 10% of all
+    validation captions.
+    """
+    if len(pairs) < 2 or len({p.proposal_pk for p in pairs}) < 2:
+        return {}
+    sampler = ProposalBatchSampler([p.proposal_pk for p in pairs], batch_size, seed=0)
+    losses, images, texts = [], [], []
+    with torch.no_grad():
+        for batch in sampler.epoch(0):
+            image, text, scale = forward([(i, 0) for i in batch], False)
+            losses.append(float(loss_fn(image, text, scale, distributed=False)))
+        for i in range(0, len(pairs), 256):
+            image, text, _ = forward([(j, 0) for j in range(i, min(i + 256, len(pairs)))], False)
+            images.append(torch.nn.functional.normalize(image.float(), dim=-1).cpu())
+            texts.append(torch.nn.functional.normalize(text.float(), dim=-1).cpu())
+    image, text = torch.cat(images), torch.cat(texts)
+    captions = list(dict.fromkeys(p.caption for p in pairs))
+    which = {c: k for k, c in enumerate(captions)}
+    first = [next(i for i, p in enumerate(pairs) if p.caption == c) for c in captions]
+    truth = torch.tensor([which[p.caption] for p in pairs])
+    sims = image @ text[first].T  # images x captions
+    rank = (sims > sims.gather(1, truth[:, None])).sum(1)
+    cutoff = max(1, math.ceil(0.1 * len(captions)))
+    t2i = sims.T.argmax(1)
+    return {
+        "val_loss": float(np.mean(losses)),
+        "val_i2t_top1": float((rank == 0).float().mean()),
+        "val_i2t_top10pct": float((rank < cutoff).float().mean()),
+        "val_t2i_top1": float((truth[t2i] == torch.arange(len(captions))).float().mean()),
+    }
+
+
+class RunLog:
+    """JSONL for machines, TensorBoard for people; only the main rank writes."""
+
+    def __init__(self, run_dir: Path, main: bool):
+        self.path, self.main, self.writer = run_dir / "log.jsonl", main, None
+        if main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(run_dir / "tb"))
+
+    def write(self, step: int, record: dict[str, float]) -> None:
+        if not self.main:
+            return
+        with self.path.open("a") as f:
+            f.write(json.dumps({"step": step, **record}) + "\n")
+        for key, value in record.items():
+            self.writer.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.named_parameters() if v.requires_grad}
+
+
+def save_state(path: Path, step: int, model, loss_fn, optimizer, scheduler, metrics) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "step": step,
+            "trainable": trainable_state(model),
+            "loss_fn": loss_fn.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "metrics": metrics,
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+
+
+def prune_states(run_dir: Path, keep_best: int) -> None:
+    """Keep the best ``keep_best`` states by validation loss, plus the last."""
+    states = sorted(run_dir.glob("state-*.pt"))
+    if len(states) <= keep_best + 1:
+        return
+    meta = json.loads((run_dir / "states.json").read_text())
+    scored = sorted(states[:-1], key=lambda p: meta.get(p.name, {}).get("val_loss", math.inf))
+    for stale in scored[keep_best:]:
+        stale.unlink()
+
+
+def best_state(run_dir: Path) -> Path:
+    states = sorted(run_dir.glob("state-*.pt"))
+    meta = json.loads((run_dir / "states.json").read_text()) if (run_dir / "states.json").is_file() else {}
+    scored = [p for p in states if "val_loss" in meta.get(p.name, {})]
+    return min(scored, key=lambda p: meta[p.name]["val_loss"]) if scored else states[-1]
+
+
+def train(config: TrainConfig) -> Path:
+    """Fine-tune ``config.model`` on the database's pairs; export and register ``config.name``."""
+    rt = setup_runtime(config.device)
+    torch.manual_seed(config.seed)
+    paths = get_paths().ensure()
+    run_dir = paths.checkpoints / "runs" / config.name
+    if rt.main:
+        if run_dir.exists() and not config.resume:
+            for old in (*run_dir.glob("state-*.pt"), run_dir / "log.jsonl", run_dir / "states.json"):
+                old.unlink(missing_ok=True)
+            shutil.rmtree(run_dir / "tb", ignore_errors=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(config.model_dump_json(indent=2))
+
+    # Data: the split is written once, by the main rank.
+    if rt.main:
+        with session_scope() as session:
+            ensure_split(session, config.split_seed, config.val_fraction)
+    rt.barrier()
+    clip = load_model(config.model, device=rt.device)
+    fits = token_fits(clip.tokenizer, clip.config["context_length"])
+    with session_scope() as session:
+        train_pairs = load_pairs(session, "train", config.variant, fits if config.mode == "frozen" else None)
+        val_pairs = load_pairs(session, "val", config.variant, fits)
+    if len({p.proposal_pk for p in train_pairs}) < 2:
+        raise RuntimeError(
+            f"{len(train_pairs)} training pairs from fewer than two proposals: import or harvest images "
+            "and run `paperclip caption` first"
+        )
+    transform = PaperTransform(clip.image_size, clip.config["mean"], clip.config["std"], config.native_crop)
+
+    # Model, mode, loss, optimizer.
+    params, peft_model = apply_mode(
+        clip.model, config.mode, config.lora_r, config.lora_alpha, config.lora_dropout
+    )
+    clip.model.to(rt.device)
+    loss_fn = ContrastiveLoss(config.loss, config.paper_scale).to(rt.device)
+    if config.loss == "siglip":
+        with torch.no_grad():
+            clip.model.logit_scale.fill_(10.0 if config.paper_scale else math.log(10.0))
+    optimizer = make_optimizer(params, list(loss_fn.parameters()), config)
+    scheduler = make_scheduler(optimizer, config)
+
+    start = 0
+    states = sorted(run_dir.glob("state-*.pt"))
+    if config.resume and states:
+        state = torch.load(states[-1], map_location=rt.device, weights_only=False)
+        named = dict(clip.model.named_parameters())
+        with torch.no_grad():
+            for key, value in state["trainable"].items():
+                named[key].copy_(value)
+        loss_fn.load_state_dict(state["loss_fn"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start = state["step"]
+        log.info("resumed %s at step %d", config.name, start)
+
+    if config.mode == "frozen":
+        if rt.world > 1:
+            raise RuntimeError("frozen mode trains cached features in one process; run it without torchrun")
+        forward = feature_forward(
+            clip, FeatureCache(clip, transform, paths.cache), train_pairs, val_pairs, config
+        )
+        tensors = None
+    else:
+        module: nn.Module = clip.model
+        if rt.world > 1:
+            module = nn.parallel.DistributedDataParallel(
+                module, device_ids=[rt.device.index] if rt.device.type == "cuda" else None
+            )
+        if config.compile:
+            module = torch.compile(module)
+        dataset = PairDataset(train_pairs, clip, transform, config)
+        val_dataset = PairDataset(val_pairs, clip, transform, config)
+        forward = pixel_forward(clip, module, val_dataset, rt)
+        tensors = forward.tensors  # type: ignore[attr-defined]
+
+    per_step = config.grad_accum * rt.world
+    sampler = ProposalBatchSampler(
+        [p.proposal_pk for p in train_pairs], config.batch_size, config.seed, config.proposal_sampler
+    )
+    global_batch = sampler.batch_size - sampler.batch_size % per_step
+    if global_batch < per_step or global_batch < 2:
+        raise RuntimeError(f"batch of {sampler.batch_size} cannot be split over {per_step} micro-batches")
+    if global_batch != config.batch_size:
+        log.warning(
+            "global batch %d (asked %d): limited by distinct proposals", global_batch, config.batch_size
+        )
+    sampler.batch_size = global_batch
+    local = global_batch // rt.world
+
+    def local_items(batch: Items) -> Items:
+        return batch[rt.rank * local : (rt.rank + 1) * local]
+
+    if tensors is None:
+        stream: Iterator = (local_items(b) for b in sampler.batches(start))
+    else:
+        loader = DataLoader(
+            dataset,
+            batch_sampler=_Batches(
+                lambda: ([(i, s, True) for i, s in local_items(b)] for b in sampler.batches(start))
+            ),
+            num_workers=config.workers,
+            pin_memory=rt.device.type == "cuda",
+            persistent_workers=False,
+            prefetch_factor=4 if config.workers else None,
+        )
+        stream = iter(loader)
+
+    runlog = RunLog(run_dir, rt.main)
+    meta_path = run_dir / "states.json"
+    meta = json.loads(meta_path.read_text()) if config.resume and meta_path.is_file() else {}
+    bar = tqdm(
+        total=config.steps, initial=start, desc=f"train {config.name}", unit="step", disable=not rt.main
+    )
+    last_metrics: dict[str, float] = {}
+    tick, seen = time.perf_counter(), 0
+    for step in range(start, config.steps):
+        set_train(clip.model, config.mode)
+        torch.manual_seed(config.seed * 1_000_003 + step * 1009 + rt.rank)  # dropout: a function of the step
+        batch = next(stream)
+        total = 0.0
+        for micro in range(config.grad_accum):
+            if tensors is None:
+                part = batch[micro :: config.grad_accum]
+                image, text, scale = forward(part, True)
+            else:
+                pixels, tokens = batch
+                image, text, scale = tensors(
+                    pixels[micro :: config.grad_accum], tokens[micro :: config.grad_accum], True
+                )
+            loss = loss_fn(image, text, scale) / config.grad_accum
+            loss.backward()
+            total += loss.item()
+        if config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        clamp_logit_scale(clip.model.logit_scale, config.max_logit_scale, config.paper_scale)
+        seen += global_batch
+        done = step + 1
+        if done % config.log_every == 0 or done == config.steps:
+            rate = seen / (time.perf_counter() - tick)
+            tick, seen = time.perf_counter(), 0
+            runlog.write(
+                done,
+                {
+                    "loss": total,
+                    "lr": scheduler.get_last_lr()[0],
+                    "logit_scale": clip.model.logit_scale.item(),
+                    "pairs_per_s": rate,
+                },
+            )
+            bar.set_postfix(loss=f"{total:.3f}", pairs_s=f"{rate:.0f}")
+        bar.update(1)
+        if done % config.val_every == 0 or done == config.steps:
+            clip.model.eval()
+            last_metrics = validate(forward, loss_fn, val_pairs, config.batch_size)
+            if rt.main:
+                runlog.write(done, last_metrics)
+                name = f"state-{done:07d}.pt"
+                save_state(run_dir / name, done, clip.model, loss_fn, optimizer, scheduler, last_metrics)
+                meta[name] = last_metrics
+                meta_path.write_text(json.dumps(meta, indent=2))
+                prune_states(run_dir, config.keep_best)
+            rt.barrier()
+    bar.close()
+    runlog.close()
+
+    # Export the best state by validation loss (the last when there is no validation set).
+    out = paths.checkpoints / config.name
+    if rt.main:
+        chosen = best_state(run_dir)
+        state = torch.load(chosen, map_location="cpu", weights_only=False)
+        named = dict(clip.model.named_parameters())
+        with torch.no_grad():
+            for key, value in state["trainable"].items():
+                named[key].copy_(value.to(named[key].device))
+        if peft_model is not None:
+            clip.model = merge_lora(peft_model)
+        clip.model.eval()
+        metrics = {
+            **state["metrics"],
+            "step": state["step"],
+            "train_pairs": len(train_pairs),
+            "val_pairs": len(val_pairs),
+        }
+        export_checkpoint(clip, out, config, metrics, train_pairs, val_pairs)
+        with session_scope() as session:
+            register_checkpoint(session, config.name, out, config.model, config.recipe, metrics)
+    rt.barrier()
+    return out
+
+
+class _Batches:
+    """A re-iterable batch sampler over a stream of batches (DataLoader iterates it once per epoch)."""
+
+    def __init__(self, make: Callable[[], Iterator]):
+        self.make = make
+
+    def __iter__(self) -> Iterator:
+        return self.make()
