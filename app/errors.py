@@ -33,6 +33,36 @@ def problem(request: Request, status: int, detail: str, reason: str | None = Non
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
+def document_problems(app: FastAPI) -> None:
+    """The OpenAPI schema says what the service sends: every error response is a problem document
+    (``application/problem+json``), and any operation can answer 422 (bad input) or 503 (no DB/index)."""
+    from fastapi.openapi.utils import get_openapi
+
+    from app.schemas import Problem
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code in ("422", "503"):
+                    responses.setdefault(code, {"description": HTTPStatus(int(code)).phrase})
+                for code, response in responses.items():
+                    ref = str(response.get("content", {}).get("application/json", {}).get("schema", {}))
+                    if code[0] in "45" and ("Problem" in ref or "ValidationError" in ref or ref == "{}"):
+                        response["content"] = problem  # /ready's 503, a Ready body, keeps its own
+        schema["components"]["schemas"].pop("HTTPValidationError", None)
+        schema["components"]["schemas"].pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -62,3 +92,4 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(OperationalError, db_down)
     app.add_exception_handler(DBAPIError, db_down)
+    document_problems(app)

@@ -35,19 +35,30 @@ def _problem(limit: int) -> bytes:
     ).encode()
 
 
+def _page(limit: int) -> bytes:
+    return (
+        "<!doctype html><title>Payload Too Large</title><h1>Payload Too Large</h1>"
+        f'<p>The file is over the limit of {limit} bytes. <a href="/upload">Try another</a>.</p>'
+    ).encode()
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes + MULTIPART_OVERHEAD
 
-    async def _refuse(self, send: Send) -> None:
-        body = _problem(self.max_bytes)
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        """A problem for the API, a plain page for the browser UI (no template: nothing was read)."""
+        if scope["path"].startswith("/api/"):
+            body, ctype = _problem(self.max_bytes), b"application/problem+json"
+        else:
+            body, ctype = _page(self.max_bytes), b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/problem+json"),
+                    (b"content-type", ctype),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],
@@ -62,7 +73,7 @@ class BodyLimit:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         seen = 0
         refused = False
@@ -83,13 +94,13 @@ class BodyLimit:
                 await send(message)
             elif not refused:
                 refused = True
-                await self._refuse(send)
+                await self._refuse(scope, send)
 
         try:
             await self.app(scope, counting_receive, guarded_send)
         except BodyTooLarge:
             if not refused:
-                await self._refuse(send)
+                await self._refuse(scope, send)
 
 
 def read_image(upload: UploadFile, settings: Settings) -> Image.Image:

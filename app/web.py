@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import retrieval
-from app.api import filters, runtime
+from app.api import DbId, filters, runtime
 from app.queries import Filters
 from app.runtime import NotReady, Runtime
 from app.uploads import read_image
@@ -61,7 +61,7 @@ def home(
 
 
 @router.get("/observations/{observation_id}", response_class=HTMLResponse)
-def observation(request: Request, observation_id: int, rt: Runtime = Depends(runtime)) -> HTMLResponse:
+def observation(request: Request, observation_id: DbId, rt: Runtime = Depends(runtime)) -> HTMLResponse:
     detail = retrieval.observation_detail(rt, observation_id)
     similar = retrieval.similar(rt, observation_id, 8, 1, Filters())
     described = retrieval.describe_observation(rt, observation_id, 10, 5)
@@ -69,7 +69,7 @@ def observation(request: Request, observation_id: int, rt: Runtime = Depends(run
 
 
 @router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
-def proposal(request: Request, proposal_id: int, rt: Runtime = Depends(runtime)) -> HTMLResponse:
+def proposal(request: Request, proposal_id: DbId, rt: Runtime = Depends(runtime)) -> HTMLResponse:
     return _page(request, "proposal.html", p=retrieval.proposal_detail(rt, proposal_id))
 
 

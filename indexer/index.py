@@ -106,6 +106,12 @@ def activate(version_id: int) -> None:
             raise LookupError(f"no index version {version_id}")
         if row.status != "ready" or not Path(row.path).is_dir():
             raise ValueError(f"index version {version_id} is {row.status}, not ready to serve")
+        try:  # a version damaged on disk since it was built is refused here, not by every replica later
+            read_index_files(Path(row.path), verify=True)
+        except IndexCorrupt as e:
+            raise ValueError(
+                f"index version {version_id} is corrupt, the active version is unchanged: {e}"
+            ) from e
         s.execute(update(IndexVersion).values(active=IndexVersion.id == version_id))
 
 

@@ -6,7 +6,10 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this layer's commands to the root app (none yet)."""
-    __import__("training.evaluate.cli", fromlist=["register"]).register(app)
-    __import__("training.captions.cli", fromlist=["register"]).register(app)
-    __import__("training.train_cli", fromlist=["register"]).register(app)
+    """Add this layer's commands (caption, train, wise-ft, evaluate) to the root app."""
+    from training.captions.cli import register as register_caption
+    from training.evaluate.cli import register as register_evaluate
+    from training.train_cli import register as register_train
+
+    for register_commands in (register_evaluate, register_caption, register_train):
+        register_commands(app)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Query, Request
+from typing import Annotated
+
+from fastapi import HTTPException, Path, Query, Request
 
 from app.queries import Filters
 from app.runtime import Runtime
 
 API_PREFIX = "/api/v1"  # routers carry it themselves, so route templates (metrics labels) include it
+# Ids are 32-bit integer columns: anything outside is a 422, never an overflow inside the database driver
+DbId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Database id")]
 
 
 def runtime(request: Request) -> Runtime:
@@ -22,6 +26,8 @@ def filters(
     target: str | None = Query(None, max_length=256, description="Target name (substring)"),
 ) -> Filters:
     """Empty strings (as a plain HTML form sends them) mean "any"."""
+    if any("\x00" in (v or "") for v in (instrument, filter, proposal, target)):
+        raise HTTPException(422, "filters must not contain NUL characters")  # Postgres text cannot hold them
     return Filters(
         instrument or None, filter or None, int(cycle) if cycle else None, proposal or None, target or None
     )

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from pydantic import BaseModel
 
 from app import queries
-from app.api import API_PREFIX, runtime
+from app.api import API_PREFIX, DbId, runtime
 from app.runtime import Runtime
 from paperclip.db import session_scope
 
@@ -38,14 +38,19 @@ def require_token(authorization: str | None = Header(None), rt: Runtime = Depend
 
 
 @router.post("/activate/{version_id}", response_model=AdminResult, dependencies=[Depends(require_token)])
-def activate(version_id: int, rt: Runtime = Depends(runtime)) -> AdminResult:
-    """Make a ready version the active one and load it now (other replicas pick it up by polling)."""
+def activate(version_id: DbId, rt: Runtime = Depends(runtime)) -> AdminResult:
+    """Make a ready version the active one and load it now (other replicas pick it up by polling).
+    A version that fails to load (corrupt on disk) is refused and the one served stays active."""
+    previous = rt.loaded and rt.loaded.version_id
     with session_scope(rt.settings.db_url) as s:
         if not queries.activate_version(s, version_id):
             raise HTTPException(404, f"no ready index version {version_id}")
     rt.refresh()
     loaded = rt.loaded
     if loaded is None or loaded.version_id != version_id:
+        if previous is not None:
+            with session_scope(rt.settings.db_url) as s:
+                queries.activate_version(s, previous)
         raise HTTPException(409, rt.last_error or f"version {version_id} did not load")
     return AdminResult(
         status="active", detail=f"serving index version {version_id}", index_version=version_id

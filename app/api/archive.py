@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
 
 from app import queries, retrieval
-from app.api import API_PREFIX, runtime
+from app.api import API_PREFIX, DbId, runtime
 from app.runtime import Runtime
 from app.schemas import ObservationDetail, Problem, ProposalDetail
 from paperclip.db import session_scope
@@ -19,12 +19,12 @@ router = APIRouter(prefix=API_PREFIX, tags=["archive"])
 @router.get(
     "/observations/{observation_id}", response_model=ObservationDetail, responses={404: {"model": Problem}}
 )
-def observation(observation_id: int, rt: Runtime = Depends(runtime)) -> ObservationDetail:
+def observation(observation_id: DbId, rt: Runtime = Depends(runtime)) -> ObservationDetail:
     return retrieval.observation_detail(rt, observation_id)
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalDetail, responses={404: {"model": Problem}})
-def proposal(proposal_id: int, rt: Runtime = Depends(runtime)) -> ProposalDetail:
+def proposal(proposal_id: DbId, rt: Runtime = Depends(runtime)) -> ProposalDetail:
     """A proposal by its database id (``proposal.id`` in results): abstract, summary, observations."""
     return retrieval.proposal_detail(rt, proposal_id)
 
@@ -34,7 +34,7 @@ def proposal(proposal_id: int, rt: Runtime = Depends(runtime)) -> ProposalDetail
     response_class=FileResponse,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 404: {"model": Problem}},
 )
-def preview(observation_id: int, rt: Runtime = Depends(runtime)) -> FileResponse:
+def preview(observation_id: DbId, rt: Runtime = Depends(runtime)) -> FileResponse:
     """The 512 px preview; only files inside the image store are ever served."""
     with session_scope(rt.settings.db_url) as s:
         rel = queries.preview_path(s, observation_id)

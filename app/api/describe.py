@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from app import retrieval
-from app.api import API_PREFIX, runtime
+from app.api import API_PREFIX, DbId, runtime
 from app.api.search import UPLOAD_ERRORS
 from app.runtime import Runtime
 from app.schemas import DescribeResult, Problem
@@ -32,6 +32,6 @@ def describe(
     responses={404: {"model": Problem}},
 )
 def describe_observation(
-    observation_id: int, k: int = K, proposals: int = PROPOSALS, rt: Runtime = Depends(runtime)
+    observation_id: DbId, k: int = K, proposals: int = PROPOSALS, rt: Runtime = Depends(runtime)
 ) -> DescribeResult:
     return retrieval.describe_observation(rt, observation_id, k, proposals)

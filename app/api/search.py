@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from app import retrieval
-from app.api import API_PREFIX, filters, paging, runtime
+from app.api import API_PREFIX, DbId, filters, paging, runtime
 from app.queries import Filters
 from app.runtime import Runtime
 from app.schemas import Problem, SearchPage
@@ -41,7 +41,7 @@ def search_image(
     "/observations/{observation_id}/similar", response_model=SearchPage, responses={404: {"model": Problem}}
 )
 def similar(
-    observation_id: int,
+    observation_id: DbId,
     f: Filters = Depends(filters),
     kp: tuple[int, int] = Depends(paging),
     rt: Runtime = Depends(runtime),
