@@ -8,8 +8,8 @@ distinct queries (no cache hits). Side by side, as baselines on the same server:
 their ratio to the targets (p50 <= 50 ms, >= 40 QPS), the server's own embed/search split from
 /metrics, and writes JSON plus a plot under artifacts/bench/.
 
-    python benchmarks/bench_search.py --models lite,ViT-B-16 --sizes 10000,100000
-    python benchmarks/bench_search.py --server-side --models ViT-B-16 --sizes 1000000 [--compile]  # GPU if any
+    python -m benchmarks.bench_search --models lite,ViT-B-16 --sizes 10000,100000
+    python -m benchmarks.bench_search --server-side --models ViT-B-16 --sizes 1000000 [--compile]  # GPU if any
 """
 
 from __future__ import annotations
@@ -19,20 +19,17 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stress.service import make_archive, start_server
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "artifacts" / "bench"
 TARGET_P50_MS, TARGET_QPS = 50.0, 40.0
-INSTRUMENTS = ("ACS/WFC", "WFC3/UVIS", "WFC3/IR", "WFPC2", "STIS")
-FILTERS = ("F814W", "F606W", "F435W", "F160W", "F502N", "F656N")
 
 
 def distinct_queries(n: int, seed: int = 0) -> list[str]:
@@ -60,147 +57,6 @@ def distinct_queries(n: int, seed: int = 0) -> list[str]:
     out = sorted(pool)
     rng.shuffle(out)
     return out[:n]
-
-
-def unit_vectors(n: int, d: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, d), np.float32)
-    for i in range(0, n, 100_000):
-        block = rng.standard_normal((min(100_000, n - i), d), dtype=np.float32)
-        out[i : i + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    return out
-
-
-def build_index(vectors: np.ndarray, ids: np.ndarray, kind: str):
-    import faiss
-
-    d = vectors.shape[1]
-    inner = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT) if kind == "hnsw" else faiss.IndexFlatIP(d)
-    if kind == "hnsw":
-        inner.hnsw.efSearch = 64
-    index = faiss.IndexIDMap(inner)
-    index.add_with_ids(vectors, ids)
-    return index
-
-
-def make_archive(home: Path, spec: str, n: int, kind: str) -> str:
-    """A migrated SQLite archive of n observations and an active index version; returns the DB URL."""
-    from sqlalchemy import insert
-
-    from paperclip.db import session_scope, upgrade
-    from paperclip.index_files import write_index_files
-    from paperclip.model import spec_config
-    from paperclip.schema import IndexVersion, Observation, Proposal
-    from paperclip.vocabulary import load_vocabulary
-
-    url = f"sqlite:///{home / 'paperclip.db'}"
-    upgrade(url)
-    rng = random.Random(n)
-    n_prop = max(1, n // 10)
-    with session_scope(url) as s:
-        s.execute(
-            insert(Proposal),
-            [
-                {
-                    "id": i + 1,
-                    "collection": "HST",
-                    "proposal_id": str(10000 + i),
-                    "cycle": rng.randint(1, 32),
-                    "title": f"Benchmark proposal {i}",
-                    "pi": f"PI {i}",
-                    "abstract": "x" * 400,
-                }
-                for i in range(n_prop)
-            ],
-        )
-        for start in range(0, n, 20_000):
-            s.execute(
-                insert(Observation),
-                [
-                    {
-                        "id": i + 1,
-                        "proposal_pk": i % n_prop + 1,
-                        "collection": "HST",
-                        "obs_id": f"j{i:08d}",
-                        "instrument": rng.choice(INSTRUMENTS),
-                        "filters": rng.choice(FILTERS),
-                        "target": f"NGC {i % 7000}",
-                        "local_path": f"preview/{i}.jpg",
-                    }
-                    for i in range(start, min(n, start + 20_000))
-                ],
-            )
-    d = spec_config(spec)["embed_dim"]
-    ids = np.arange(1, n + 1, dtype=np.int64)
-    vectors = unit_vectors(n, d)
-    vocab = [{"id": i + 1, "text": t.text, "kind": t.kind} for i, t in enumerate(load_vocabulary())]
-    path = home / "indexes" / "v1"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_index_files(
-        path,
-        build_index(vectors, ids, kind),
-        ids,
-        vectors,
-        vocab,
-        unit_vectors(len(vocab), d, 1),
-        {"model_spec": spec, "kind": kind},
-    )
-    with session_scope(url) as s:
-        s.add(
-            IndexVersion(
-                model_spec=spec, path=str(path), kind=kind, count=n, dim=d, status="ready", active=True
-            )
-        )
-    return url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(home: Path, url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PAPERCLIP_HOME": str(home),
-        "PAPERCLIP_DATABASE_URL": url,
-        "PAPERCLIP_DEVICE": "cpu",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=REPO,
-    )
-    base = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/ready", timeout=5).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("server never became ready")
 
 
 async def load(base: str, path: str, queries: list[str], concurrency: int, duration: float) -> dict:
@@ -262,12 +118,14 @@ def run_http(args) -> list[dict]:
             with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
                 home = Path(tmp)
                 t0 = time.perf_counter()
-                url = make_archive(home, spec, n, args.kind)
+                url = f"sqlite:///{home / 'paperclip.db'}"
+                make_archive(home, url, n, spec, kind=args.kind)
                 print(
                     f"[{spec} n={n}] archive built in {time.perf_counter() - t0:.1f}s; starting the service",
                     flush=True,
                 )
-                proc, base = start_server(home, url)
+                server = start_server(home, url, ready_timeout=600)
+                base = server.base
                 try:
                     asyncio.run(load(base, "/api/v1/search", queries[-50:], 2, 3))  # warm-up
                     for mode, path, qs in (
@@ -282,8 +140,7 @@ def run_http(args) -> list[dict]:
                         rows.append(row)
                         print_row(row)
                 finally:
-                    proc.terminate()
-                    proc.wait(30)
+                    server.stop()
     return rows
 
 
@@ -315,7 +172,8 @@ def run_server_side(args) -> list[dict]:
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
                 home = Path(tmp)
-                url = make_archive(home, spec, n, args.kind)
+                url = f"sqlite:///{home / 'paperclip.db'}"
+                make_archive(home, url, n, spec, kind=args.kind)
                 settings = Settings(
                     home=home, database_url=url, device=args.device, compile_text=args.compile
                 )

@@ -12,8 +12,8 @@ python3 -c "import torch, open_clip, faiss; print('torch', torch.__version__, 'o
 part() { local limit=$1 name=$2; shift 2; echo "== $name"; timeout "$limit" "$@" > "$OUT/$name.log" 2>&1; echo "rc=$?"; tail -6 "$OUT/$name.log"; }
 
 # 1. server-side text query over 1M vectors (embed + search), eager then CUDA graphs
-part 90 search_eager python3 benchmarks/bench_search.py --server-side --models ViT-B-16 --sizes 1000000 --queries 300
-part 100 search_compiled python3 benchmarks/bench_search.py --server-side --models ViT-B-16 --sizes 1000000 --queries 300 --compile
+part 90 search_eager python3 -m benchmarks.bench_search --server-side --models ViT-B-16 --sizes 1000000 --queries 300
+part 100 search_compiled python3 -m benchmarks.bench_search --server-side --models ViT-B-16 --sizes 1000000 --queries 300 --compile
 cp artifacts/bench/search-server-*.json "$OUT/" 2>/dev/null
 # 2. embedding throughput from JPEG files: pipeline vs naive loop vs model alone
 part 100 embed python3 benchmarks/bench_index.py embed --model ViT-B-16 --images 8000 --naive-images 300 --batch 256 --workers 14 --out "$OUT/embed"

@@ -50,9 +50,25 @@ def preview_files(home: Path, count: int = 8) -> list[str]:
     return [store.put(encode_jpeg(to_preview(img)), "preview", "jpg")[0] for img in images]
 
 
-def make_archive(home: Path, url: str, n: int, spec: str, seed: int = 0) -> dict:
-    """Migrate ``url``, insert ``n`` observations and activate an index over them; returns counts."""
+def faiss_index(vectors: np.ndarray, ids: np.ndarray, kind: str):
+    """An id-mapped inner-product index: ``flat`` (exact) or ``hnsw``."""
     import faiss
+
+    d = vectors.shape[1]
+    if kind == "hnsw":
+        inner = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efSearch = 64
+    else:
+        inner = faiss.IndexFlatIP(d)
+    index = faiss.IndexIDMap(inner)
+    index.add_with_ids(vectors, ids)
+    return index
+
+
+def make_archive(home: Path, url: str, n: int, spec: str, seed: int = 0, kind: str = "flat") -> dict:
+    """Migrate ``url``, insert ``n`` observations and activate an index over them; returns counts.
+
+    Random metadata and unit vectors: serving cost does not depend on what the vectors mean."""
     from sqlalchemy import insert
 
     from paperclip.db import get_engine, session_scope, upgrade
@@ -120,24 +136,22 @@ def make_archive(home: Path, url: str, n: int, spec: str, seed: int = 0) -> dict
     ids = np.arange(1, n + 1, dtype=np.int64)
     vectors = unit_vectors(n, d, seed)
     vocab = [{"id": i + 1, "text": t.text, "kind": t.kind} for i, t in enumerate(load_vocabulary())]
-    index = faiss.IndexIDMap(faiss.IndexFlatIP(d))
-    index.add_with_ids(vectors, ids)
     path = home / "indexes" / "v1"
     manifest = write_index_files(
         path,
-        index,
+        faiss_index(vectors, ids, kind),
         ids,
         vectors,
         vocab,
         unit_vectors(len(vocab), d, seed + 1),
-        {"model_spec": spec, "kind": "flat"},
+        {"model_spec": spec, "kind": kind},
     )
     with session_scope(url) as s:
         s.add(
             IndexVersion(
                 model_spec=spec,
                 path=str(path),
-                kind="flat",
+                kind=kind,
                 count=n,
                 dim=d,
                 checksum=manifest["checksum"],
