@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.stress.corpus import png_claiming
 from paperclip.imaging import ImageError, decode, encode_jpeg, sniff, to_preview
 
 
@@ -17,20 +16,6 @@ def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def png_header_claiming(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 def fits_bytes(array: np.ndarray) -> bytes:
@@ -55,7 +40,7 @@ def test_sniff_by_content_not_name():
         (b"", 400),
         (b"hello world", 415),
         (encode_jpeg(Image.new("RGB", (64, 64)))[:200], 422),
-        (png_header_claiming(50_000, 50_000), 413),
+        (png_claiming(50_000, 50_000), 413),
     ],
     ids=["empty", "text", "truncated-jpeg", "pixel-bomb"],
 )

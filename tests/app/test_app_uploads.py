@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import io
 import socket
-import struct
 import time
-import zlib
 
 import numpy as np
 from astropy.io import fits
 from PIL import Image
 
+from benchmarks.stress.corpus import png_claiming
 from paperclip.db import session_scope
 from paperclip.schema import Observation
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A valid PNG header for a huge image with almost no data: a decompression bomb's opening."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 def fits_bytes(data: np.ndarray) -> bytes:
