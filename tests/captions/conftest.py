@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -81,7 +81,7 @@ class ChatServer:
 
 
 @pytest.fixture
-def chat_server() -> Iterator[ChatServer]:
+def chat_server(serve_http) -> Iterator[ChatServer]:
     server = ChatServer()
 
     class Handler(BaseHTTPRequestHandler):
@@ -103,11 +103,5 @@ def chat_server() -> Iterator[ChatServer]:
         def log_message(self, *args) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    server.url = serve_http(Handler) + "/v1"
     yield server
-    httpd.shutdown()
-    httpd.server_close()

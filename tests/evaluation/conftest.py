@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -88,7 +87,7 @@ class LLMServer:
 
 
 @pytest.fixture
-def llm_server(monkeypatch) -> Iterator[LLMServer]:
+def llm_server(monkeypatch, serve_http) -> Iterator[LLMServer]:
     """A real OpenAI-compatible chat endpoint on a free loopback port, configured in the settings."""
     state = LLMServer(url="")
 
@@ -114,15 +113,10 @@ def llm_server(monkeypatch) -> Iterator[LLMServer]:
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    state.url = serve_http(Handler) + "/v1"
     monkeypatch.setenv("PAPERCLIP_LLM_BASE_URL", state.url)
     monkeypatch.setenv("PAPERCLIP_LLM_MODEL", "judge-test")
     monkeypatch.setenv("PAPERCLIP_LLM_API_KEY", "sk-test")
     get_settings.cache_clear()
     yield state
-    server.shutdown()
-    server.server_close()
     get_settings.cache_clear()

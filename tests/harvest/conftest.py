@@ -20,7 +20,7 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -157,7 +157,7 @@ class PreviewServer:
 
 
 @pytest.fixture
-def preview_server(hst_mini, monkeypatch):
+def preview_server(hst_mini, monkeypatch, serve_http):
     images = [p.read_bytes() for p in sorted((hst_mini / "images").glob("*.png"))]
     server_state = PreviewServer(images=images)
 
@@ -189,11 +189,7 @@ def preview_server(hst_mini, monkeypatch):
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    server_state.url = f"http://127.0.0.1:{httpd.server_port}/file"
+    server_state.url = serve_http(Handler) + "/file"
     monkeypatch.setenv("PAPERCLIP_MAST_DOWNLOAD_URL", server_state.url)
     monkeypatch.setenv("PAPERCLIP_MAST_TIMEOUT_S", "0.5")
     monkeypatch.setenv("PAPERCLIP_DOWNLOAD_RETRIES", "2")
@@ -201,8 +197,6 @@ def preview_server(hst_mini, monkeypatch):
     monkeypatch.setenv("PAPERCLIP_DOWNLOAD_CONCURRENCY", "3")
     get_settings.cache_clear()
     yield server_state
-    httpd.shutdown()
-    httpd.server_close()
     get_settings.cache_clear()
 
 
