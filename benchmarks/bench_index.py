@@ -63,7 +63,7 @@ def bench_embed(args: argparse.Namespace) -> dict:
     import torch
     from PIL import Image
 
-    from indexer.embed import encode_batches, loader
+    from indexer.index.embed import encode_batches, loader
     from paperclip.model import load_model
 
     clip = load_model(args.model, args.device)
@@ -128,7 +128,7 @@ def clustered(n: int, d: int, seed: int, clusters: int = 1000) -> np.ndarray:
 def bench_search(args: argparse.Namespace) -> dict:
     import faiss
 
-    from indexer.faiss_kinds import gpu_available, make_index
+    from indexer.index.kinds import gpu_available, make_index
 
     results = []
     for n in [int(s) for s in args.sizes.split(",")]:

@@ -50,7 +50,7 @@ def bench_import(workers: int, repeat: int) -> tuple[int, float]:
         data = Path(tmp) / "data"
         data.mkdir()
         manifest = _manifest(data, repeat)
-        from indexer.importer import import_manifest
+        from indexer.harvest.importer import import_manifest
 
         t0 = time.perf_counter()
         summary = import_manifest(manifest, "BENCH")
@@ -58,8 +58,8 @@ def bench_import(workers: int, repeat: int) -> tuple[int, float]:
 
 
 def bench_download(workers: int, n: int, latency_s: float) -> tuple[int, float]:
-    from indexer.download import Fetcher
-    from indexer.pool import bounded_map
+    from indexer.harvest.download import Fetcher
+    from indexer.harvest.pool import bounded_map
 
     body = (HST_MINI / "hst_15354_01_acs_wfc_total_jdi601_drc.jpg").read_bytes()
 

@@ -26,7 +26,7 @@ part 200 train_b256_compiled $B --batch 256 --steps 10 --warmup 5 --workers 14 -
 part 200 train_b32_graphs $B --batch 32 --steps 30 --warmup 10 --workers 8 --compile --compile-mode reduce-overhead
 # 4. the paper recipe end to end on a synthetic archive (data loading and validation included)
 export PAPERCLIP_HOME="$OUT/home"
-part 120 paper_prep sh -c "python3 -m paperclip synth $OUT/synth --proposals 150 && python3 -m paperclip db upgrade && \
-  python3 -m paperclip import $OUT/synth/manifest.jsonl --collection SYNTH && python3 -m paperclip caption"
-part 480 paper_recipe python3 -m paperclip train --recipe paper --model ViT-B-16 --steps "${STEPS:-20000}" --workers 12 --compile
+part 120 paper_prep sh -c "python3 -m paperclip_cli synth $OUT/synth --proposals 150 && python3 -m paperclip_cli db upgrade && \
+  python3 -m paperclip_cli import $OUT/synth/manifest.jsonl --collection SYNTH && python3 -m paperclip_cli caption"
+part 480 paper_recipe python3 -m paperclip_cli train --recipe paper --model ViT-B-16 --steps "${STEPS:-20000}" --workers 12 --compile
 ls -la "$OUT"

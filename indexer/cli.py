@@ -7,8 +7,8 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this layer's commands to the root app."""
-    from indexer.harvest_cli import register_harvest
-    from indexer.index_cli import register_index
+    from indexer.harvest.cli import register_harvest
+    from indexer.index.cli import register_index
     from indexer.synth.cli import register_synth
 
     register_harvest(app)

@@ -12,7 +12,7 @@ from paperclip.db import get_engine
 
 def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "paperclip", *args],
+        [sys.executable, "-m", "paperclip_cli", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -63,7 +63,7 @@ def reindex(
 ) -> AdminResult:
     """Start a rebuild in the background; the new version is picked up when it is activated."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperclip", "index", "build", f"--model={model}"],
+        [sys.executable, "-m", "paperclip_cli", "index", "build", f"--model={model}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -172,7 +172,7 @@ def database_outage(
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "paperclip", *args],
+        [sys.executable, "-m", "paperclip_cli", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -248,7 +248,7 @@ def killed_jobs(url: str, images: int, work: Path) -> dict[str, Any]:
 
     out: dict[str, Any] = {"images": images}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperclip", "import", str(manifest), "--collection", "STRESS"],
+        [sys.executable, "-m", "paperclip_cli", "import", str(manifest), "--collection", "STRESS"],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -277,7 +277,7 @@ def killed_jobs(url: str, images: int, work: Path) -> dict[str, Any]:
 
     chunks = home / "indexes"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperclip", "index", "build", "--model", "tiny"],
+        [sys.executable, "-m", "paperclip_cli", "index", "build", "--model", "tiny"],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -153,7 +153,7 @@ def test_health_ready_metrics_and_docs(service):
 
 
 def test_serves_an_index_built_by_the_indexer(make_service, tiny_model):
-    from indexer.index import build_index
+    from indexer.index.versions import build_index
     from paperclip.imaging import decode, to_preview
     from paperclip.index_files import read_index_files
 

@@ -134,7 +134,7 @@ def test_admin_activate_needs_the_token(make_service):
 def test_filtered_search_on_every_index_kind(kind, tmp_path, home):
     from app.metrics import Metrics
     from app.runtime import Runtime
-    from indexer.faiss_kinds import make_index
+    from indexer.index.kinds import make_index
     from paperclip.config import get_settings
     from paperclip.index_files import write_index_files
 

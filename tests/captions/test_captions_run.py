@@ -76,7 +76,7 @@ def test_extract_run_is_idempotent_and_follows_edits(env, db_url, hst_mini):
 
 def test_caption_command(env, db_url, hst_mini):
     _add_proposals(db_url, hst_mini, n=3)
-    cmd = [sys.executable, "-m", "paperclip", "caption"]
+    cmd = [sys.executable, "-m", "paperclip_cli", "caption"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "coverage 3/4 (75.0%)" in out.stdout and "failed x1: no object" in out.stdout

@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from paperclip.demo import CHECKPOINT, STATE_FILE, DemoError, run_demo
+from paperclip_cli.demo import CHECKPOINT, STATE_FILE, DemoError, run_demo
 
 STEPS = ("synth", "import", "captions", "train", "evaluate", "index")
 
 
 def demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "paperclip", "demo", "--quick", "--no-serve", *args],
+        [sys.executable, "-m", "paperclip_cli", "demo", "--quick", "--no-serve", *args],
         env={**env, "TQDM_DISABLE": "1"},
         capture_output=True,
         text=True,

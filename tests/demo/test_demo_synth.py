@@ -88,7 +88,7 @@ def test_plan_deals_classes_evenly():
 
 
 def test_archive_goes_in_through_the_import(archive, env):
-    from indexer.importer import import_manifest
+    from indexer.harvest.importer import import_manifest
     from paperclip.db import session_scope
     from paperclip.schema import Observation, Proposal
 
@@ -105,7 +105,7 @@ def test_archive_goes_in_through_the_import(archive, env):
 
 
 def test_synth_cli(tmp_path):
-    from paperclip.cli import app
+    from paperclip_cli.main import app
 
     result = CliRunner().invoke(app, ["synth", str(tmp_path / "a"), "--proposals", "2", "--seed", "5"])
     assert result.exit_code == 0, result.output

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from paperclip.cli import app
 from paperclip.config import get_settings
 from paperclip.db import session_scope
 from paperclip.schema import Caption, Checkpoint, Observation, Proposal, Split
 from paperclip.storage import ImageStore, get_paths
+from paperclip_cli.main import app
 
 
 def populate(db_url: str, records, checkpoint) -> None:

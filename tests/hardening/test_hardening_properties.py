@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.queries import Filters, matching_ids
-from indexer.importer import Row, parse_row
+from indexer.harvest.importer import Row, parse_row
 from paperclip.db import session_scope
 from paperclip.schema import Observation, Proposal
 

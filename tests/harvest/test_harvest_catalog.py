@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select
 
-from indexer.catalog import parse_catalog, read_catalog
-from indexer.ingest import save_proposals
+from indexer.harvest.catalog import parse_catalog, read_catalog
+from indexer.harvest.ingest import save_proposals
 from paperclip.db import session_scope
 from paperclip.schema import Proposal
 from tests.harvest.conftest import catalog_text

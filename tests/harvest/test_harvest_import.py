@@ -12,11 +12,11 @@ from PIL import Image
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from indexer.importer import import_manifest
-from paperclip.cli import app
+from indexer.harvest.importer import import_manifest
 from paperclip.db import session_scope
 from paperclip.schema import LedgerEntry, Observation, Proposal
 from paperclip.storage import get_paths
+from paperclip_cli.main import app
 
 
 def _copy_images(hst_mini, folder, n):
@@ -106,7 +106,7 @@ def test_import_cli_csv(env, hst_mini, tmp_path):
         writer.writeheader()
         for r in rows:
             writer.writerow({**r, "instrument": "WFC3/UVIS"})
-    cmd = [sys.executable, "-m", "paperclip", "import", str(folder / "manifest.csv"), "--collection", "CSV"]
+    cmd = [sys.executable, "-m", "paperclip_cli", "import", str(folder / "manifest.csv"), "--collection", "CSV"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "imported 3, skipped 0, failed 0" in out.stdout

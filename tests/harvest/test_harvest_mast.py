@@ -9,13 +9,13 @@ from PIL import Image
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from indexer.download import Fetcher
-from indexer.harvest import harvest
-from paperclip.cli import app
+from indexer.harvest.download import Fetcher
+from indexer.harvest.run import harvest
 from paperclip.config import get_settings
 from paperclip.db import session_scope
 from paperclip.schema import LedgerEntry, Observation, Proposal
 from paperclip.storage import get_paths
+from paperclip_cli.main import app
 from tests.harvest.conftest import OBS_PER_PROPOSAL, catalog_text, preview_names
 
 REAL_IDS = ["7340", "12577", "13757", "15513"]  # the hst-mini proposals with abstracts, in id order

@@ -12,12 +12,12 @@ from PIL import Image
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
-from indexer.index import activate, add, build, build_index, list_versions, prune, verify
-from paperclip.cli import app
+from indexer.index.versions import activate, add, build, build_index, list_versions, prune, verify
 from paperclip.db import session_scope
 from paperclip.index_files import read_index_files
 from paperclip.schema import IndexVersion, LedgerEntry, Observation, VocabularyTerm
 from paperclip.storage import ImageStore, get_paths
+from paperclip_cli.main import app
 
 
 def version_row(version_id: int) -> IndexVersion:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from indexer.embed import Pixels, encode_batches, loader
+from indexer.index.embed import Pixels, encode_batches, loader
 from paperclip.imaging import encode_jpeg, to_preview
 
 

@@ -6,7 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer.faiss_kinds import choose_kind, index_ids, index_kind, ivf_params, make_index, refill
+from indexer.index.kinds import choose_kind, index_ids, index_kind, ivf_params, make_index, refill
 
 
 def unit(x: np.ndarray) -> np.ndarray:

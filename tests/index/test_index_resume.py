@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from indexer.embed import WorkDir
-from indexer.index import build_index
+from indexer.index.embed import WorkDir
+from indexer.index.versions import build_index
 from paperclip.db import session_scope
 from paperclip.index_files import read_index_files
 from paperclip.schema import IndexVersion
@@ -42,7 +42,7 @@ def test_killed_build_resumes_sharded_without_touching_the_active_version(env, o
     }
     work = WorkDir(get_paths().indexes, "tiny")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperclip", "index", "build", "--model", "tiny"],
+        [sys.executable, "-m", "paperclip_cli", "index", "build", "--model", "tiny"],
         cwd=REPO,
         env=sub_env,
         stdout=subprocess.PIPE,
@@ -67,7 +67,7 @@ def test_killed_build_resumes_sharded_without_touching_the_active_version(env, o
 
     resumed = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
-        + ["-m", "paperclip", "index", "build", "--model", "tiny"],
+        + ["-m", "paperclip_cli", "index", "build", "--model", "tiny"],
         cwd=REPO,
         env=sub_env,
         capture_output=True,

@@ -138,7 +138,7 @@ def test_two_process_ddp_matches_single_process(archive, env):
         "--nproc-per-node",
         "2",
         "-m",
-        "paperclip",
+        "paperclip_cli",
         "train",
         "--recipe",
         "tiny",

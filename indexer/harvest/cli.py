@@ -32,8 +32,8 @@ def harvest_command(
     ),
 ) -> None:
     """Harvest proposal abstracts and preview images from MAST (resumable: rerun to continue)."""
-    from indexer.catalog import CatalogUnreadable
-    from indexer.harvest import harvest
+    from indexer.harvest.catalog import CatalogUnreadable
+    from indexer.harvest.run import harvest
 
     try:
         cycle_list = [int(c) for c in _ids(cycles) or []] or None
@@ -64,7 +64,7 @@ def import_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry rows that failed before"),
 ) -> None:
     """Import your own images and texts through the same processing as the harvest (resumable)."""
-    from indexer.importer import import_manifest
+    from indexer.harvest.importer import import_manifest
 
     try:
         summary = import_manifest(manifest, collection, retry_failed=retry_failed)

@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import select
 from tqdm import tqdm
 
-from indexer.catalog import Catalog, read_catalog
-from indexer.download import Fetcher
-from indexer.ingest import (
+from indexer.harvest.catalog import Catalog, read_catalog
+from indexer.harvest.download import Fetcher
+from indexer.harvest.ingest import (
     Ledger,
     StoredImage,
     image_store,
@@ -32,8 +32,8 @@ from indexer.ingest import (
     store_image,
     unfinished,
 )
-from indexer.mast import Preview, query_previews, sample
-from indexer.pool import bounded_map
+from indexer.harvest.mast import Preview, query_previews, sample
+from indexer.harvest.pool import bounded_map
 from paperclip.config import Settings, get_settings
 from paperclip.db import session_scope
 from paperclip.imaging import ImageError

@@ -31,7 +31,7 @@ def _register_layers() -> None:
     """Each layer owns its commands; importing them stays cheap (heavy imports live inside commands)."""
     from app.cli import register as register_app
     from indexer.cli import register as register_indexer
-    from paperclip.demo import register as register_demo
+    from paperclip_cli.demo import register as register_demo
     from training.cli import register as register_training
 
     for register in (register_indexer, register_training, register_app, register_demo):

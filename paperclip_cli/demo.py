@@ -125,7 +125,7 @@ def step_synth(home: Path, scale: Scale) -> dict[str, Any]:
 
 
 def step_import(state: State) -> dict[str, Any]:
-    from indexer.importer import import_manifest
+    from indexer.harvest.importer import import_manifest
 
     summary = import_manifest(Path(state.done("synth")["manifest"]), collection=COLLECTION)
     if summary.failed:
@@ -166,7 +166,7 @@ def step_evaluate(home: Path) -> dict[str, Any]:
 
 
 def step_index() -> dict[str, Any]:
-    from indexer.index import build_index
+    from indexer.index.versions import build_index
 
     return {"index_version": build_index(CHECKPOINT, activate=True)}
 

@@ -3,7 +3,7 @@
 Every build writes a new immutable version folder (``paperclip.index_files``) and an
 ``index_versions`` row that moves building -> ready; only ``activate`` changes what the
 service serves, in one UPDATE, so a failed or killed build never touches the active version.
-Embeddings go through ``indexer.embed``'s chunked work folder: a rerun after a crash embeds
+Embeddings go through ``indexer.index.embed``'s chunked work folder: a rerun after a crash embeds
 only what is missing. Under ``torchrun`` every rank embeds a slice and rank 0 writes the version.
 """
 
@@ -134,7 +134,7 @@ def prune(keep: int = 3, work: bool = False) -> list[int]:
             s.delete(row)
             removed.append(row.id)
     if work:
-        from indexer.embed import WorkDir
+        from indexer.index.embed import WorkDir
 
         WorkDir.remove_idle(get_paths().indexes)
     return sorted(removed)
@@ -184,8 +184,8 @@ REEMBED_MIN_COSINE = 0.99  # float16 storage and bf16 on GPU stay far above this
 
 def verify(version_id: int | None = None, sample: int = 8, seed: int = 0) -> VerifyReport:
     """Check files against the manifest, ids against live rows both ways, and re-embed a sample."""
-    from indexer.embed import encode_batches, loader
-    from indexer.faiss_kinds import index_ids
+    from indexer.index.embed import encode_batches, loader
+    from indexer.index.kinds import index_ids
     from paperclip.model import load_model
 
     with session_scope() as s:
@@ -392,8 +392,8 @@ def _make_version(
 ) -> BuildSummary:
     import torch
 
-    from indexer.embed import EmbedStats, WorkDir, dist_env, embed_items
-    from indexer.faiss_kinds import choose_kind
+    from indexer.index.embed import EmbedStats, WorkDir, dist_env, embed_items
+    from indexer.index.kinds import choose_kind
     from paperclip.model import load_model, spec_config
 
     settings = get_settings()
@@ -476,7 +476,7 @@ def _finish(
     reused: int,
 ) -> BuildSummary:
     """Merge the chunks (and a base version's vectors) into the version folder and mark it ready."""
-    from indexer.faiss_kinds import make_index, refill
+    from indexer.index.kinds import make_index, refill
 
     new_ids, new_vecs = work.merged(item_ids)
     if base is not None:

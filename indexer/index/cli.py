@@ -24,7 +24,7 @@ def build_cmd(
     activate: bool = typer.Option(True, "--activate/--no-activate", help="Serve it once built"),
 ) -> None:
     """Embed every observation's preview into a new index version (resumes an interrupted build)."""
-    from indexer.index import build, default_model
+    from indexer.index.versions import build, default_model
 
     try:
         summary = build(model or default_model(), kind, activate)
@@ -40,7 +40,7 @@ def add_cmd(
     activate: bool = typer.Option(None, "--activate/--no-activate", help="Default: when the base is active"),
 ) -> None:
     """A new version with the observations added (and without those deleted) since the base."""
-    from indexer.index import add
+    from indexer.index.versions import add
 
     try:
         summary = add(version, activate)
@@ -56,7 +56,7 @@ def verify_cmd(
     sample: int = typer.Option(8, help="Previews to re-embed and compare"),
 ) -> None:
     """Check checksums, ids against live rows both ways, and re-embed a sample; exit 1 on problems."""
-    from indexer.index import verify
+    from indexer.index.versions import verify
 
     try:
         report = verify(version, sample)
@@ -69,7 +69,7 @@ def verify_cmd(
 @index_app.command("activate")
 def activate_cmd(version: int = typer.Argument(..., help="Version id (see `paperclip index list`)")) -> None:
     """Serve this version; the running service swaps to it without a restart."""
-    from indexer.index import activate
+    from indexer.index.versions import activate
 
     try:
         activate(version)
@@ -81,7 +81,7 @@ def activate_cmd(version: int = typer.Argument(..., help="Version id (see `paper
 @index_app.command("list")
 def list_cmd() -> None:
     """Every version: id, status, kind, count, model, created."""
-    from indexer.index import list_versions
+    from indexer.index.versions import list_versions
 
     rows = list_versions()
     if not rows:
@@ -100,7 +100,7 @@ def prune_cmd(
     work: bool = typer.Option(False, "--work", help="Also delete idle work folders of interrupted builds"),
 ) -> None:
     """Delete old and failed versions (folders and rows); the active version always stays."""
-    from indexer.index import prune
+    from indexer.index.versions import prune
 
     removed = prune(keep, work)
     typer.echo(f"removed versions: {removed or 'none'}")

@@ -19,8 +19,15 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from indexer.ingest import Ledger, StoredImage, image_store, save_observation, save_proposal, store_image
-from indexer.pool import bounded_map
+from indexer.harvest.ingest import (
+    Ledger,
+    StoredImage,
+    image_store,
+    save_observation,
+    save_proposal,
+    store_image,
+)
+from indexer.harvest.pool import bounded_map
 from paperclip.config import get_settings
 from paperclip.db import session_scope
 from paperclip.imaging import ImageError

@@ -1,0 +1,1 @@
+"""Harvest and import: the STScI abstracts catalog, MAST previews, manifests, the ingest ledger."""

@@ -1,0 +1,1 @@
+"""Indexing: embed previews, build FAISS index versions, add, verify, activate and prune them."""

@@ -1,3 +1,0 @@
-from paperclip.cli import main
-
-main()

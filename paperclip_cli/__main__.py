@@ -1,0 +1,3 @@
+from paperclip_cli.main import main
+
+main()
