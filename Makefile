@@ -1,7 +1,7 @@
 # Two entry points for a fresh machine: `make demo` and `make test`. Each sets itself up.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-UV := $(VENV)/bin/uv
+UV ?= $(VENV)/bin/uv
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -46,8 +46,9 @@ compose-check: system-deps
 	docker-compose -f docker-compose.yml config -q
 	docker-compose -f docker-compose.yml --profile gpu config -q
 
-# After changing dependencies in pyproject.toml: re-resolve uv.lock, then re-export.
-lock: install
+# After changing dependencies in pyproject.toml: re-resolve uv.lock, then re-export (uv comes
+# with the dev extra: `make install` first, or pass UV=/path/to/uv).
+lock:
 	$(UV) lock
 	$(MAKE) requirements
 
