@@ -380,10 +380,12 @@ def find_mentions(abstract: str, title: str | None = None) -> list[Mention]:
 
 
 def evidence(abstract: str | None, title: str | None, terms: list[str]) -> dict[str, str]:
-    """For each of ``terms`` mentioned in the text, the words that say it (the first mention)."""
+    """For each of ``terms`` the text mentions, the words that say it: the abstract's first
+    mention, else the title's. Terms from no vocabulary (an LLM's) get none."""
     wanted = set(terms)
     found: dict[str, str] = {}
-    for m in find_mentions(abstract or "", title):
+    mentions = find_mentions(abstract or "", title)
+    for m in sorted(mentions, key=lambda m: m.field == "title"):  # stable: reading order within a field
         if m.term.text in wanted and m.term.text not in found:
             found[m.term.text] = m.text
     return found
