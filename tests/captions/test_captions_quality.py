@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from paperclip.vocabulary import load_vocabulary
 from training.captions.quality import coverage, heldout_abstracts, load_labels, precision, real_abstracts
 
@@ -37,8 +39,9 @@ def test_coverage_and_precision_on_real_abstracts(hst_mini):
     assert not result.unlabelled, "label these terms: " + "; ".join(result.unlabelled)
 
 
-def test_coverage_on_heldout_programme_style_abstracts():
-    rows = heldout_abstracts(DATA / "heldout_abstracts.jsonl")
+@pytest.mark.parametrize("name", ["heldout_abstracts.jsonl", "heldout2_abstracts.jsonl"])
+def test_coverage_on_heldout_programme_style_abstracts(name):
+    rows = heldout_abstracts(DATA / name)
     covered = coverage([r["abstract"] for r in rows])
     assert covered.skipped == sum(r["domain"] == "placeholder" for r in rows) == 2
     assert covered.share >= 0.95, covered.missed
