@@ -26,6 +26,7 @@ from paperclip.vocabulary import Sense, Term, ignored_phrases, load_vocabulary
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?;]\s")
+_UPPER, _LOWER = re.compile(r"[A-Z]"), re.compile(r"[a-z]")
 _BRACKET_OPEN = "({["
 _BRACKET_CLOSE = ")}];,"
 
@@ -42,7 +43,8 @@ class Mention:
 
 def is_acronym(token: str) -> bool:
     """``AGN``, ``SNe``, ``HII``, ``EoR`` and single capitals (``O stars``, ``H I``)."""
-    return any(c.isupper() for c in token[1:]) or (len(token) == 1 and token.isupper())
+    rest = token[1:]
+    return rest != rest.lower() or (len(token) == 1 and token.isupper())
 
 
 def inflections(word: str) -> set[str]:
@@ -173,8 +175,8 @@ class _Field:
         self.norm = normalize(text)
         self.spans = list(_WORD.finditer(self.norm))
         self.exact = [m.group() for m in self.spans]
-        letters = [c for c in text if c.isalpha()]
-        shouting = len(letters) > 20 and sum(c.isupper() for c in letters) > 0.6 * len(letters)
+        upper, lower = len(_UPPER.findall(text)), len(_LOWER.findall(text))
+        shouting = upper + lower > 20 and upper > 1.5 * lower  # an abstract in capitals
         self.keyed = [w.lower() if shouting else _key_word(w) for w in self.exact]
         self.sentence = []
         n = 0
