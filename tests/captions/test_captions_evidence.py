@@ -58,14 +58,12 @@ def test_implied_terms_say_so():
     (implied,) = [e for e in found.evidence if e.field == "implied"]
     assert implied.term == "flat field calibration" and implied.rule == "implied by 'flat field exposures'"
     assert implied.start is None
-    by_category = explain(
-        "Dark frames of the detector are taken after every SAA passage.", category="CAL/WFC3"
-    )
-    assert by_category.summary.science_use_cases == ["dark current calibration"]  # implied by dark frames
-    science = extract(
-        "We will image the surface of Europa at five longitudes with the planetary camera.", category="CAL"
-    )
-    assert science.science_use_cases == ["instrument calibration"]  # only the category says what it is for
+    dark = "Dark frames of the detector are taken after every SAA passage."
+    assert explain(dark).summary.science_use_cases == ["dark current calibration"]  # implied by dark frames
+    assert explain(dark, category="CAL/WFC3").summary.science_use_cases == ["instrument calibration"]
+    europa = "We will image the surface of Europa at five longitudes with the planetary camera."
+    assert extract(europa).science_use_cases == ["surface mapping"]  # what a moon is imaged for
+    assert extract(europa, category="CAL").science_use_cases == ["instrument calibration"]  # category first
 
 
 @pytest.mark.parametrize("text", PLACEHOLDERS)

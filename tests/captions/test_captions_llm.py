@@ -230,7 +230,7 @@ def test_compare_prints_extractor_terms_beside_llm_terms(env, db_url, chat_serve
             Proposal(
                 collection="HST",
                 proposal_id="only-llm",
-                abstract="CASE:valid Deep imaging of nearby spiral galaxies.",
+                abstract="CASE:valid We request orbits for this program.",
             )
         )
     cmd = [sys.executable, "-m", "paperclip_cli", "caption"]

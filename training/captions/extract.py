@@ -5,9 +5,9 @@ the terms (sense before match, longest phrase first, defined acronyms, designati
 term's salience sums its mentions, weighted up in the title, early in the abstract (where
 proposals say what they study) and for specific multi-word terms; each list keeps its five
 most salient terms, less any that a single passing mention puts far below the list's best.
-When an abstract names objects but no use case (or the reverse), a term's ``implies`` (a dark
-frame is taken for dark-current calibration) or a calibration category fills the gap, marked
-as implied. Placeholders ("TBD", "ABSTRACT section not present") and near-empty abstracts are
+When an abstract names objects but no use case (or the reverse), the proposal's category (a
+calibration programme) or a term's ``implies`` (a dark frame is taken for dark-current
+calibration) fills the gap, marked as such in the evidence. Placeholders ("TBD", "ABSTRACT section not present") and near-empty abstracts are
 refused with a reason instead of being summarised.
 """
 
@@ -153,20 +153,17 @@ def explain(abstract: str, title: str | None = None, category: str | None = None
     for kind in KINDS:
         if chosen[kind]:
             continue
-        other = OTHER_KIND[kind]
-        implied = next((t for t in chosen[other] if t.implies), None)
-        if implied is not None:
-            term = by_text[(implied.implies, kind)]
-            chosen[kind] = [term]
-            evidence.append(
-                Evidence(term.text, kind, implied.text, None, None, "implied", f"implied by {implied.text!r}")
-            )
-            continue
-        for pattern, text in CATEGORY_TERMS:
+        for pattern, text in CATEGORY_TERMS:  # what the proposal's category says comes first
             if category and pattern.search(category) and (text, kind) in by_text:
                 chosen[kind] = [by_text[(text, kind)]]
                 evidence.append(Evidence(text, kind, category, None, None, "category", "proposal category"))
                 break
+        implied = next((t for t in chosen[OTHER_KIND[kind]] if t.implies), None)
+        if not chosen[kind] and implied is not None:
+            term = by_text[(implied.implies, kind)]
+            chosen[kind] = [term]
+            rule = f"implied by {implied.text!r}"
+            evidence.append(Evidence(term.text, kind, implied.text, None, None, "implied", rule))
     for kind, missing in (("object", "object"), ("use_case", "science use case")):
         if not chosen[kind]:
             raise NothingFound(f"no {missing} from the vocabulary found in the abstract", f"no_{kind}")
