@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
+
+from paperclip.mentions import evidence
 
 
 class ProposalBrief(BaseModel):
@@ -75,6 +77,12 @@ class ProposalDetail(ProposalBrief):
     abstract: str | None = None
     summary: str | None = None
     observations: list[ObservationOut] = Field(default_factory=list)
+
+    @computed_field(description="Summary term -> the words of the title or abstract that say it")
+    @property
+    def summary_evidence(self) -> dict[str, str]:
+        terms = [t.strip() for part in (self.summary or "").split(";") for t in part.split(",")]
+        return evidence(self.abstract, self.title, [t for t in terms if t]) if self.summary else {}
 
 
 class ObservationDetail(ObservationOut):

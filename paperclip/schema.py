@@ -78,10 +78,14 @@ class Caption(Base):
     model_name: Mapped[str] = mapped_column(String(128), default="")
     prompt_version: Mapped[str] = mapped_column(String(32), default="")
     abstract_sha256: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed | skipped
     text: Mapped[str | None] = mapped_column(Text)
     structured: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # Why a caption is missing: placeholder | near_empty (skipped), no_object | no_use_case | llm (failed).
+    reason: Mapped[str | None] = mapped_column(String(32))
+    # The offline extractor's words behind each summary term: [{term, kind, text, start, end, field, rule}].
+    evidence: Mapped[list[Any] | None] = mapped_column(JSON)
     tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -21,16 +21,29 @@ from pydantic import ValidationError
 
 from training.captions.schema import ProposalSummary, json_schema
 
-PROMPT_VERSION = "summary-v1"
+PROMPT_VERSION = "summary-v2"
 MODES = ("json_schema", "json_object", "prompt")
+MAX_WORDS = 80  # the paper's cap on the whole summary
 
-SYSTEM_PROMPT = """\
-You turn the abstract of a Hubble Space Telescope observing proposal into two short lists \
-used to caption the images the proposal will take, for an image search engine.
+# The example output of the PAPERCLIP paper's summarisation prompt, in this schema's list form.
+PAPER_EXAMPLE = {
+    "objects_and_phenomena": ["spiral galaxies", "galaxy clusters", "supernova remnants"],
+    "science_use_cases": [
+        "model galactic structure and evolution",
+        "characterize dark matter distribution in clusters",
+        "analyze expansion rates of supernova remnants",
+    ],
+}
+
+SYSTEM_PROMPT = f"""\
+You are an expert astrophysicist. You turn the abstract of a Hubble Space Telescope observing \
+proposal into two short lists that caption the images the proposal will take, for an image \
+search engine.
 
 objects_and_phenomena: what the eventual images will show: classes of astronomical \
 objects and phenomena.
-science_use_cases: what the observations are for: the science questions and measurements.
+science_use_cases: what the observations are for: the science questions and measurements, \
+each self-contained but succinct; name the objects in them where that helps.
 
 Rules:
 - Describe the observation the proposal asks for, not earlier work or the proposal itself.
@@ -38,10 +51,14 @@ Rules:
 - Spell out every acronym: "active galactic nuclei", not "AGN".
 - Leave out telescope, instrument, camera, filter, archive and survey names, cycle numbers, \
 numbers and units.
+- Leave out items too generic to help (e.g. "galaxy", "faint object", "kinematics"); if in \
+doubt, list fewer but more relevant items.
 - English only. At most five items per list, most relevant first; each item a short phrase \
-of a few words, without semicolons.
+without semicolons. At most {MAX_WORDS} words in all.
 - Answer with a JSON object with exactly the keys "objects_and_phenomena" and \
-"science_use_cases", each a list of strings, and nothing else."""
+"science_use_cases", each a list of strings, and nothing else.
+
+Example answer: {json.dumps(PAPER_EXAMPLE)}"""
 
 # Names the rules keep out of captions; an answer using them is sent back.
 _FORBIDDEN = re.compile(
@@ -66,13 +83,16 @@ class LLMResult:
 
 
 def rule_violations(summary: ProposalSummary) -> list[str]:
-    """The prompt's checkable rules an answer broke (forbidden names, numbers)."""
+    """The prompt's checkable rules an answer broke (forbidden names, numbers, the word cap)."""
     problems = []
-    for item in summary.objects_and_phenomena + summary.science_use_cases:
+    items = summary.objects_and_phenomena + summary.science_use_cases
+    for item in items:
         if found := _FORBIDDEN.search(item):
             problems.append(f"{item!r} names {found.group(0)!r}")
         elif re.search(r"\d", item):
             problems.append(f"{item!r} contains a number")
+    if (words := sum(len(item.split()) for item in items)) > MAX_WORDS:
+        problems.append(f"{words} words; at most {MAX_WORDS} in all")
     return problems
 
 
