@@ -265,10 +265,12 @@ def validate(
 
 
 class RunLog:
-    """JSONL for machines, TensorBoard for people; only the main rank writes."""
+    """JSONL for machines (each record with the seconds since the run started), TensorBoard for
+    people; only the main rank writes."""
 
     def __init__(self, run_dir: Path, main: bool):
         self.path, self.main, self.writer = run_dir / "log.jsonl", main, None
+        self.started = time.perf_counter()
         if main:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -277,8 +279,9 @@ class RunLog:
     def write(self, step: int, record: dict[str, float]) -> None:
         if not self.main:
             return
+        elapsed = round(time.perf_counter() - self.started, 3)
         with self.path.open("a") as f:
-            f.write(json.dumps({"step": step, **record}) + "\n")
+            f.write(json.dumps({"step": step, **record, "elapsed_s": elapsed}) + "\n")
         for key, value in record.items():
             self.writer.add_scalar(key, value, step)
 
@@ -339,6 +342,7 @@ def train(config: TrainConfig) -> Path:
             shutil.rmtree(run_dir / "tb", ignore_errors=True)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(config.model_dump_json(indent=2))
+    runlog = RunLog(run_dir, rt.main)
 
     # Data: the split is written once, by the main rank.
     if rt.main:
@@ -441,7 +445,6 @@ def train(config: TrainConfig) -> Path:
         )
         stream = iter(loader)
 
-    runlog = RunLog(run_dir, rt.main)
     meta_path = run_dir / "states.json"
     meta = json.loads(meta_path.read_text()) if config.resume and meta_path.is_file() else {}
     if start == 0 and rt.main:  # the untrained model's figures: the first point of the paper's Fig. 2
