@@ -223,7 +223,8 @@ def validate(
     ``paperclip evaluate`` uses (each unique image and caption embedded once, ties in expectation).
 
     ``val_fig2_t2i_top10_of_100`` is the paper's Fig. 2 metric as the released code computes it:
-    text -> image, the true image within the top 10 of its batch of ``val_batch`` pairs. Augmented
+    text -> image, the true image within the top 10 of its batch of ``val_batch`` pairs (the pairs
+    in a fixed shuffled order: a proposal's images do not crowd one batch). Augmented
     validation (``eval_augment``) draws each image's view from its index: the same at every step.
     """
     if len(pairs) < 2 or len({p.proposal_pk for p in pairs}) < 2:
@@ -251,6 +252,7 @@ def validate(
     pair_texts = texts[[text_row[p.caption] for p in pairs]]
     groups = np.array([p.proposal_pk for p in pairs])
     blocks = M.pair_retrieval(pair_images @ pair_texts.T, groups)
+    shuffled = np.random.default_rng(0).permutation(len(pairs))  # batches of shuffled pairs, as the code's
     i2t, t2i = blocks["image_to_text"], blocks["text_to_image"]
     return {
         "val_loss": float(np.mean(losses)),
@@ -260,7 +262,9 @@ def validate(
         "val_t2i_auc": t2i["auc"],
         "val_i2t_r1": i2t["recall_at_1"],
         "val_t2i_r1": t2i["recall_at_1"],
-        "val_fig2_t2i_top10_of_100": M.in_batch_accuracy(pair_texts, pair_images, config.val_batch, 10),
+        "val_fig2_t2i_top10_of_100": M.in_batch_accuracy(
+            pair_texts[shuffled], pair_images[shuffled], config.val_batch, 10
+        ),
     }
 
 
