@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -240,9 +241,13 @@ def _class_metrics(
     relevant = layout.obs_label[:, None] == np.array(layout.labels, dtype=object)[None, :]
 
     def per_class(rows: np.ndarray) -> np.ndarray:
-        """[P@10 per class..., nDCG@10 per class...] over the observations ``rows``."""
+        """[P@10 per class..., nDCG@10 per class...] over the observations ``rows``; NaN for a class
+        none of whose proposals the rows hold (a resample without it says nothing about it)."""
         pairs = [
-            M.precision_and_ndcg(scores[rows, c], relevant[rows, c], 10) for c in range(len(layout.labels))
+            M.precision_and_ndcg(scores[rows, c], relevant[rows, c], 10)
+            if relevant[rows, c].any()
+            else (np.nan, np.nan)
+            for c in range(len(layout.labels))
         ]
         return np.array([p for p, _ in pairs] + [n for _, n in pairs])
 
@@ -250,10 +255,12 @@ def _class_metrics(
     resampled = boot.apply(per_class, obs_groups)
     n = len(layout.labels)
     classes = {}
-    samples: dict[str, np.ndarray] = {
-        "class_precision_at_10": resampled[:, :n].mean(axis=1),
-        "ndcg_at_10": resampled[:, n:].mean(axis=1),
-    }
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample may hold no class at all
+        samples: dict[str, np.ndarray] = {
+            "class_precision_at_10": np.nanmean(resampled[:, :n], axis=1),
+            "ndcg_at_10": np.nanmean(resampled[:, n:], axis=1),
+        }
     for c, (label, query) in enumerate(zip(layout.labels, texts.queries, strict=True)):
         classes[label] = {
             "query": query,
@@ -373,9 +380,9 @@ def evaluate_pairs(
     if layout is None:
         raise RuntimeError(f"no model could load: {skipped}")
 
-    warnings = []
+    cautions = []
     if len(layout.images) < SMALL_VALIDATION:
-        warnings.append(
+        cautions.append(
             f"validation holds {len(layout.images)} images (fewer than {SMALL_VALIDATION}): "
             "the intervals are wide and differences between models may be noise"
         )
@@ -391,7 +398,7 @@ def evaluate_pairs(
                 "eval_augment": eval_augment,
                 "bootstrap": {"unit": "proposal", "resamples": resamples, "seed": seed, "interval": 0.95},
             },
-            "warnings": warnings,
+            "warnings": cautions,
             "n_pairs": len(layout.pairs),
             "n_images": len(layout.images),
             "n_proposals": len(layout.proposals),
