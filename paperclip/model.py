@@ -85,6 +85,7 @@ class ClipModel:
 
     ``precision``: ``fp32``, ``bf16`` (autocast), or ``auto`` (bf16 on CUDA for throughput when
     serving and indexing, fp32 elsewhere). Training sets its recipe's; evaluation uses fp32.
+    ``weights_sha256`` is the content hash of the weights as loaded (``state_sha256``).
     """
 
     model: nn.Module

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
-from markupsafe import Markup
 
-TEMPLATE = """<!doctype html>
+TEMPLATE = """{% macro interval(bounds, digits=3) %}{% if bounds %}<span class="ci">[{{ fmt(bounds[0], digits) }}, \
+{{ fmt(bounds[1], digits) }}]</span>{% endif %}{% endmacro %}
+{% macro ci(r, path, value, digits=3) %}{{ fmt(value, digits) }} {{ interval(r.ci95.get(path), digits) }}{% endmacro %}
+<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PAPERCLIP evaluation</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -86,25 +88,12 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "\u2013" if value is None else f"{value:.{digits}f}"
 
 
-def _interval(bounds: list[float] | None, digits: int = 3) -> Markup:
-    if not bounds:
-        return Markup("")
-    return Markup('<span class="ci">[{}, {}]</span>').format(_fmt(bounds[0], digits), _fmt(bounds[1], digits))
-
-
-def _ci(result: dict[str, Any], path: str, value: float | None, digits: int = 3) -> Markup:
-    """A figure with its interval from ``result["ci95"][path]``."""
-    return Markup("{} {}").format(_fmt(value, digits), _interval(result.get("ci95", {}).get(path), digits))
-
-
 def render(metrics: dict[str, Any], figures: list[tuple[str, Path]]) -> str:
     """``figures``: (title, PNG path) in display order; each is inlined and linked by file name."""
     env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     return env.from_string(TEMPLATE).render(
         m=metrics,
         fmt=_fmt,
-        ci=_ci,
-        interval=_interval,
         augmented_paths=[
             f"{d}.{k}"
             for k in ("top_k_accuracy.10", "auc", "recall_at_10")
