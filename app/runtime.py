@@ -27,7 +27,7 @@ from app import queries
 from app.metrics import BATCH_BUCKETS, Metrics
 from paperclip.config import Settings
 from paperclip.db import session_scope
-from paperclip.index_files import IndexFiles, read_index_files
+from paperclip.index_files import IndexFiles, check_weights, read_index_files
 from paperclip.storage import get_paths
 
 log = logging.getLogger("paperclip.app")
@@ -61,7 +61,7 @@ class Loaded:
 
 
 class TextCache:
-    """LRU of text embeddings keyed by (model spec, text): repeated queries skip the encoder."""
+    """LRU of text embeddings keyed by (weights hash, text): repeated queries skip the encoder."""
 
     def __init__(self, size: int):
         self.size = size
@@ -173,12 +173,18 @@ class Runtime:
             )
         return self.loaded
 
-    def _model(self, spec: str) -> Any:
-        if spec not in self._models:
+    def _model(self, spec: str, files: IndexFiles) -> Any:
+        """The model that embedded ``files``, cached by its weights' content hash (a retrained
+        checkpoint is a new model even at the same path); other weights are refused."""
+        expected = files.manifest.get("weights_sha256")
+        if expected not in self._models:
             from paperclip.model import load_model
 
-            self._models[spec] = load_model(spec, device=self.settings.device)
-        return self._models[spec]
+            model = load_model(spec, device=self.settings.device)
+            check_weights(files.manifest, model.weights_sha256)
+            self._models[model.weights_sha256] = model
+            return model
+        return self._models[expected]
 
     def _resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -218,7 +224,7 @@ class Runtime:
         files = read_index_files(path, verify=True)
         if not hasattr(files.index, "id_map"):
             raise ValueError("index is not id-mapped (IndexIDMap): its labels would not be observation ids")
-        model = self._model(spec)
+        model = self._model(spec, files)
         if files.count and model.dim != files.index.d:
             raise ValueError(f"model {spec} embeds {model.dim}-d vectors, index holds {files.index.d}-d")
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
@@ -258,7 +264,7 @@ class Runtime:
     # -- embedding and search ----------------------------------------------------------------------
     def _batcher(self, model: Any) -> Batcher:
         with self._batchers_lock:
-            if model.spec not in self._batchers:
+            if model.weights_sha256 not in self._batchers:
                 encode = self._text_encoder(model)
 
                 def process(texts: list[str]) -> list[np.ndarray]:
@@ -270,8 +276,8 @@ class Runtime:
                     self.metrics.observe("paperclip_embed_seconds", seconds, kind="text")
                     self.metrics.observe("paperclip_embed_batch_size", size, buckets=BATCH_BUCKETS)
 
-                self._batchers[model.spec] = Batcher("text-batcher", process, on_batch)
-            return self._batchers[model.spec]
+                self._batchers[model.weights_sha256] = Batcher("text-batcher", process, on_batch)
+            return self._batchers[model.weights_sha256]
 
     def _text_encoder(self, model: Any) -> Callable[[list[str]], np.ndarray]:
         """The model's text encoder, made cheaper for one short query at a time.
@@ -310,7 +316,7 @@ class Runtime:
         return encode_compiled
 
     def embed_text(self, loaded: Loaded, text: str) -> np.ndarray:
-        key = (loaded.model.spec, text)
+        key = (loaded.model.weights_sha256, text)
         vec = self._cache.get(key)
         if vec is None:
             vec = self._batcher(loaded.model)(text)

@@ -8,7 +8,8 @@ A version is a folder ``indexes/v<N>-<stamp>/`` holding:
   version can be re-indexed, extended or verified without re-embedding;
 - ``vocab.json`` and ``vocab.npy`` (float16): the description vocabulary and its text
   embeddings under the same model;
-- ``manifest.json``: model spec, kind, count, dim, created, and a sha256 of every file.
+- ``manifest.json``: model spec, the content hash of the weights that embedded it
+  (``weights_sha256``), kind, count, dim, created, and a sha256 of every file.
 
 Folders are written under a temporary name and renamed into place, so a crash never leaves
 a half-written version where a reader looks.
@@ -33,6 +34,22 @@ DATA_FILES = ("index.faiss", "ids.npy", "vectors.npy", "vocab.json", "vocab.npy"
 
 class IndexCorrupt(RuntimeError):
     """A version on disk fails its manifest's checksums or cannot be read."""
+
+
+class WeightsMismatch(ValueError):
+    """An index would be paired with weights other than those that embedded it."""
+
+
+def check_weights(manifest: dict[str, Any], weights_sha256: str) -> None:
+    """Refuse to serve or extend an index with a model whose weights did not embed it (a
+    retrained or rolled-back checkpoint, a changed package). Manifests written before hashes
+    were recorded carry none and are not checked."""
+    expected = manifest.get("weights_sha256")
+    if expected and expected != weights_sha256:
+        raise WeightsMismatch(
+            f"index was embedded by weights {expected[:12]} but {manifest.get('model_spec')} now loads "
+            f"{weights_sha256[:12]}: rebuild the index with `paperclip index build` or restore those weights"
+        )
 
 
 @dataclass

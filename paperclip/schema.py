@@ -161,10 +161,15 @@ class Split(Base):
 
 
 class Checkpoint(Base):
+    """One immutable version of a named checkpoint (``paperclip.checkpoints``)."""
+
     __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_checkpoints_name_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    weights_sha256: Mapped[str | None] = mapped_column(String(64))  # content hash of the weights
     path: Mapped[str] = mapped_column(Text)
     base_model: Mapped[str] = mapped_column(String(128))
     recipe: Mapped[str | None] = mapped_column(String(64))
