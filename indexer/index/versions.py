@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from paperclip.config import get_settings
 from paperclip.db import session_scope, upsert
 from paperclip.index_files import IndexCorrupt, IndexFiles, read_index_files, write_index_files
+from paperclip.index_meta import read_from_db
 from paperclip.schema import Checkpoint, IndexVersion, LedgerEntry, Observation, VocabularyTerm
 from paperclip.storage import get_paths
 from paperclip.vocabulary import seed_vocabulary
@@ -495,6 +496,8 @@ def _finish(
     else:
         index = make_index(kind, vectors, ids)
     vocab, vocab_vectors = _vocabulary(clip)
+    with session_scope() as s:  # read afresh at every build and add: metadata edited since is picked up
+        metadata = read_from_db(s, ids)
     with session_scope() as s:
         row = s.get(IndexVersion, version_id)
         final = Path(row.path)
@@ -504,7 +507,7 @@ def _finish(
     meta = {"model_spec": spec, "kind": kind, "version_id": version_id, "checkpoint_pk": checkpoint_pk}
     if base is not None:
         meta["base_version"] = int(base.manifest.get("version_id", 0))
-    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta)
+    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta, metadata)
     _set_status(
         version_id,
         status="ready",
