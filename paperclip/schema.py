@@ -21,7 +21,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")  # jsonb on Postgres: indexable, compact
 
 
 def utcnow() -> datetime:
@@ -29,7 +32,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON_DOCUMENT, list[Any]: JSON_DOCUMENT}
 
 
 class Proposal(Base):
@@ -80,7 +83,7 @@ class Caption(Base):
     abstract_sha256: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed
     text: Mapped[str | None] = mapped_column(Text)
-    structured: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    structured: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
     error: Mapped[str | None] = mapped_column(Text)
     tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -164,7 +167,7 @@ class Checkpoint(Base):
     path: Mapped[str] = mapped_column(Text)
     base_model: Mapped[str] = mapped_column(String(128))
     recipe: Mapped[str | None] = mapped_column(String(64))
-    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
