@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from slowapi import Limiter
+from slowapi.middleware import SlowAPIASGIMiddleware
+from slowapi.util import get_remote_address
 
 from app import errors, web
 from app.api import admin, archive, describe, health, search
+from app.logs import RequestContext, configure_logging
 from app.metrics import Metrics, MetricsMiddleware
 from app.runtime import Runtime
 from app.uploads import BodyLimit
@@ -22,8 +27,24 @@ from paperclip.config import Settings, get_settings
 log = logging.getLogger("paperclip.app")
 
 
+def rate_limiter(settings: Settings) -> Limiter:
+    """Per-client (remote address) limits on every route but the operations ones; off when unset."""
+    limits = [part.strip() for part in settings.rate_limit.split(";") if part.strip()]
+    limiter = Limiter(
+        key_func=get_remote_address,
+        default_limits=limits,
+        headers_enabled=True,
+        storage_uri=settings.rate_limit_storage_uri,
+        enabled=bool(limits),
+    )
+    for probe in (health.health, health.ready, health.metrics):
+        limiter.exempt(probe)
+    return limiter
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     runtime = Runtime(settings, metrics)
 
@@ -31,7 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         import faiss
 
-        faiss.omp_set_num_threads(1)  # requests run in parallel; OpenMP inside one query only contends
+        # every FAISS call runs on the search batcher's one thread: OpenMP may use every core
+        faiss.omp_set_num_threads(settings.search_threads or os.cpu_count() or 1)
         try:  # a missing DB or index must not stop the process: /ready says 503 until they appear
             await asyncio.to_thread(runtime.refresh)
         except Exception as e:
@@ -48,13 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings, app.state.metrics, app.state.runtime = settings, metrics, runtime
+    app.state.limiter = rate_limiter(settings)
     for module in (search, describe, archive, health, admin):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     errors.install(app)
+    app.add_middleware(SlowAPIASGIMiddleware)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContext)  # outermost: every line logged inside carries the request id
     return app
