@@ -14,7 +14,6 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from slowapi.errors import RateLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -75,6 +74,17 @@ def document_problems(app: FastAPI) -> None:
     app.openapi = openapi
 
 
+# SQLite reports a missing table or column, or bad SQL, as an OperationalError too: those are bugs
+SQLITE_PROGRAMMING = ("no such table", "no such column", "has no column", "syntax error")
+
+
+def connection_level(exc: Exception) -> bool:
+    """Whether a database error means the database cannot be reached (retrying later may work)."""
+    if isinstance(exc, OperationalError) and exc.orig is not None and type(exc.orig).__module__ == "sqlite3":
+        return not any(part in str(exc.orig) for part in SQLITE_PROGRAMMING)
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -108,17 +118,13 @@ def install(app: FastAPI) -> None:
             request, 503, f"the service is busy ({exc}); try again shortly", "saturated", exc.retry_after_s
         )
 
-    @app.exception_handler(RateLimitExceeded)
-    async def rate_limited(request: Request, exc: RateLimitExceeded) -> Response:
-        request.app.state.metrics.rate_limited.inc()
-        response = problem(request, 429, f"rate limit exceeded: {exc.detail}", "rate_limited")
-        return request.app.state.limiter._inject_headers(response, request.state.view_rate_limit)
-
     async def db_down(request: Request, exc: Exception) -> Response:
+        if not connection_level(exc):
+            raise exc  # a bug, not an outage: RequestContext logs it and answers 500 with the request id
         log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
         retry = request.app.state.settings.retry_after_s
         return problem(request, 503, "the database is unavailable; try again shortly", "database", retry)
 
-    for connection_level in (OperationalError, InterfaceError, PoolTimeout):
-        app.add_exception_handler(connection_level, db_down)
+    for kind in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(kind, db_down)
     document_problems(app)

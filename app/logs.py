@@ -15,6 +15,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,10 +27,14 @@ SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 HANDLER_NAME = "paperclip"
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+def _with_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
         record.request_id = request_id.get()
-        return True
+        return record
+
+    make.request_ids = True  # type: ignore[attr-defined]
+    return make
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -37,9 +43,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     uvicorn's own access log is switched off: ``RequestContext`` writes one with the request id."""
     from pythonjsonlogger.json import JsonFormatter
 
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "request_ids", False):  # every record, whichever handler gets it
+        logging.setLogRecordFactory(_with_request_id(factory))
     handler = logging.StreamHandler()
     handler.name = HANDLER_NAME
-    handler.addFilter(RequestIdFilter())
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(

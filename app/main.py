@@ -12,34 +12,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
-from slowapi import Limiter
-from slowapi.middleware import SlowAPIASGIMiddleware
-from slowapi.util import get_remote_address
 
 from app import errors, web
 from app.api import admin, archive, describe, health, search
 from app.logs import RequestContext, configure_logging
 from app.metrics import Metrics, MetricsMiddleware
+from app.ratelimit import RateLimit
 from app.runtime import Runtime
 from app.uploads import BodyLimit
 from paperclip.config import Settings, get_settings
 
 log = logging.getLogger("paperclip.app")
-
-
-def rate_limiter(settings: Settings) -> Limiter:
-    """Per-client (remote address) limits on every route but the operations ones; off when unset."""
-    limits = [part.strip() for part in settings.rate_limit.split(";") if part.strip()]
-    limiter = Limiter(
-        key_func=get_remote_address,
-        default_limits=limits,
-        headers_enabled=True,
-        storage_uri=settings.rate_limit_storage_uri,
-        enabled=bool(limits),
-    )
-    for probe in (health.health, health.ready, health.metrics):
-        limiter.exempt(probe)
-    return limiter
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,13 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings, app.state.metrics, app.state.runtime = settings, metrics, runtime
-    app.state.limiter = rate_limiter(settings)
     for module in (search, describe, archive, health, admin):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     errors.install(app)
-    app.add_middleware(SlowAPIASGIMiddleware)
+    app.add_middleware(
+        RateLimit, limits=settings.rate_limit, storage_uri=settings.rate_limit_storage_uri, metrics=metrics
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         default="",
-        description="Per-client limits in slowapi syntax, e.g. '20/second;600/minute'; empty: none",
+        description="Per-client limits ('limits' syntax), e.g. '20/second;600/minute'; empty: none",
     )
     rate_limit_storage_uri: str = Field(
         default="memory://", description="Where rate-limit counters live (memory:// is per process)"
