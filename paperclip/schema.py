@@ -173,6 +173,7 @@ class Checkpoint(Base):
 
 class IndexVersion(Base):
     __tablename__ = "index_versions"
+    __table_args__ = (Index("ix_index_versions_active", "active"),)  # the service polls for the active one
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     checkpoint_pk: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id", ondelete="SET NULL"))

@@ -1,4 +1,5 @@
-"""JSON documents as jsonb on Postgres (captions.structured, checkpoints.metrics)
+"""JSON documents as jsonb on Postgres (captions.structured, checkpoints.metrics); an index on
+index_versions.active, which the service polls
 
 Revision ID: 0002
 Revises: 0001
@@ -18,6 +19,7 @@ COLUMNS = (("captions", "structured"), ("checkpoints", "metrics"))
 
 
 def upgrade() -> None:
+    op.create_index("ix_index_versions_active", "index_versions", ["active"])
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite stores JSON as text either way
     for table, column in COLUMNS:
@@ -31,6 +33,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_index_versions_active", table_name="index_versions")
     if op.get_bind().dialect.name != "postgresql":
         return
     for table, column in COLUMNS:
