@@ -42,7 +42,10 @@ class Settings(BaseSettings):
         default=None, description="DataLoader decode processes; default CPUs - 1"
     )
     embed_chunk: int = Field(default=8192, description="Vectors per resumable work file")
-    index_exact_max: int = Field(default=1_000_000, description="kind=auto: exact search up to this many")
+    index_exact_max: int = Field(default=50_000, description="kind=auto: exact (flat) search up to this many")
+    index_hnsw_max: int = Field(
+        default=2_000_000, description="kind=auto: HNSW up to this many, IVF-PQ beyond"
+    )
 
     # Captions (any OpenAI-compatible chat endpoint)
     llm_base_url: str | None = None

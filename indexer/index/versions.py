@@ -405,7 +405,7 @@ def _make_version(
     item_ids = np.fromiter((i for i, _ in items), np.int64, len(items))
     kept = base.ids[np.isin(base.ids, item_ids)] if base is not None else np.zeros(0, np.int64)
     needed = [items[i] for i in np.flatnonzero(~np.isin(item_ids, kept))]
-    kind = choose_kind(kind, len(items), settings.index_exact_max)
+    kind = choose_kind(kind, len(items), settings.index_exact_max, settings.index_hnsw_max)
     work = WorkDir(paths.indexes, spec)
     group = _Group(world)
     try:
