@@ -189,7 +189,10 @@ class Runtime:
             key = (kind, model.spec)
             if key not in self._batchers:
                 if kind == "text":
-                    encode = text_encoder(model, self.settings.compile_text)
+                    cache = get_paths(self.settings).cache
+                    encode = text_encoder(
+                        model, self.settings.compile_text, self.settings.text_runtime, cache
+                    )
 
                     def process(texts: list[str]) -> list[np.ndarray]:
                         unique = list(dict.fromkeys(texts))  # a popular query arriving twice is encoded once

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
         default=False,
         description="On a GPU, torch.compile the text encoder with CUDA graphs (slow first start)",
     )
+    text_runtime: Literal["torch", "onnx"] = Field(
+        default="onnx",
+        description="CPU text encoder: onnx (ONNX Runtime, used only if it matches torch to cosine >= 0.99) or torch",
+    )
     mast_portal_url: str = Field(
         default="https://mast.stsci.edu/portal/Mashup/Clients/Mast/Portal.html?searchQuery=",
         description="MAST Portal search link prefix; an observation's obs_id is appended",
