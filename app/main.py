@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,10 +32,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import faiss
-
-        # every FAISS call runs on the search batcher's one thread: OpenMP may use every core
-        faiss.omp_set_num_threads(settings.search_threads or os.cpu_count() or 1)
         try:  # a missing DB or index must not stop the process: /ready says 503 until they appear
             await asyncio.to_thread(runtime.refresh)
         except Exception as e:

@@ -95,8 +95,9 @@ class Runtime:
         self._load_lock = threading.Lock()
         self._batchers_lock = threading.Lock()
         self.decodes = threading.BoundedSemaphore(settings.max_concurrent_decodes or os.cpu_count() or 1)
+        threads = settings.search_threads or os.cpu_count() or 1
         self._search = self._make_batcher(
-            "search", lambda items: run_batch(items, settings.filter_exact_max), lambda n, s: None
+            "search", lambda items: run_batch(items, settings.filter_exact_max, threads), lambda n, s: None
         )
 
     def _make_batcher(self, name: str, process: Any, on_batch: Any) -> Batcher:

@@ -24,7 +24,12 @@ class Query:
     allowed: np.ndarray | None = None  # a row mask over the version; None: unfiltered
 
 
-def run_batch(items: list[Query], exact_max: int) -> list[Result]:
+def run_batch(items: list[Query], exact_max: int, threads: int) -> list[Result]:
+    """Answer a batch; FAISS gets one OpenMP thread per query up to ``threads`` (a lone query
+    gains nothing from a parallel region, and on a busy host pays for its barriers)."""
+    import faiss
+
+    faiss.omp_set_num_threads(max(1, min(threads, len(items))))  # this thread's setting only
     out: list[Any] = [None] * len(items)
     groups: dict[int, list[int]] = {}
     for n, q in enumerate(items):

@@ -160,8 +160,16 @@ def test_image_uploads_are_batched_and_the_upload_page_embeds_once(service):
     assert after - before == 1  # one embedding serves both panels of the page
 
 
-def test_faiss_searches_use_every_core(service):
+def test_batched_searches_use_every_core(service, monkeypatch):
     import faiss
 
-    assert service.client.get(service.api("/search"), params={"q": "cores"}).status_code == 200
-    assert faiss.omp_get_max_threads() == os.cpu_count()
+    from app.searching import Query, run_batch
+
+    calls: list[int] = []
+    monkeypatch.setattr(faiss, "omp_set_num_threads", calls.append)
+    loaded = service.runtime.current()
+    queries = [Query(loaded, v, 5) for v in service.archive.vectors[:8]]
+    results = run_batch(queries, exact_max=100, threads=os.cpu_count())
+    assert len(results) == 8 and all(abs(scores[0][0] - 1) < 1e-3 for scores, _ in results)  # itself first
+    run_batch(queries[:1], exact_max=100, threads=os.cpu_count())
+    assert calls == [min(8, os.cpu_count()), 1]  # a batch on every core; a lone query on one
