@@ -247,6 +247,35 @@ def run_server_side(args) -> list[dict]:
     return rows
 
 
+def run_masks(n: int) -> None:
+    """Time the filter masks (metadata arrays -> bitmap) over ``n`` synthetic rows."""
+    from app.filtered import Filters, mask
+    from paperclip.index_meta import COLUMNS, from_rows
+
+    rng = np.random.default_rng(0)
+    rows: dict[str, list] = {c.name: [None] * n for c in COLUMNS if c.source is not None}
+    instruments = ["ACS/WFC", "WFC3/UVIS", "WFC3/IR", "WFPC2", "STIS"]
+    rows["instrument"] = [instruments[i] for i in rng.integers(0, len(instruments), n)]
+    rows["target"] = [f"NGC {i}" for i in rng.integers(0, n // 20, n)]
+    rows["cycle"] = rng.integers(1, 33, n).tolist()
+    table = from_rows(rows)
+    for f in (
+        Filters(instrument="acs/wfc"),
+        Filters(cycle=7),
+        Filters(instrument="STIS", cycle=3),
+        Filters(target="NGC 12"),
+    ):
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            allowed = mask(table, f)
+            times.append(time.perf_counter() - t0)
+        shown = {k: v for k, v in vars(f).items() if v is not None}
+        print(
+            f"mask over {n:,} rows {shown}: {1000 * np.median(times):.1f} ms, {allowed.sum():,} rows allowed"
+        )
+
+
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -285,7 +314,11 @@ def main() -> None:
         "--compile", action="store_true", help="--server-side: torch.compile the text tower (GPU)"
     )
     ap.add_argument("--queries", type=int, default=300, help="queries timed in --server-side mode")
+    ap.add_argument("--masks", type=int, default=0, help="only time filter masks over this many rows")
     args = ap.parse_args()
+    if args.masks:
+        run_masks(args.masks)
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     load_avg = os.getloadavg()[0]
     print(
