@@ -276,6 +276,42 @@ def run_masks(n: int) -> None:
         )
 
 
+def run_text_towers(n: int) -> None:
+    """Cosine of each faster CPU text tower to lite's torch tower over ``n`` distinct queries, and
+    their single-query time (the service adopts only what keeps cosine >= 0.99)."""
+    import tempfile
+
+    import torch
+
+    from app.encoders import text_encoder
+    from paperclip.model import load_model
+
+    model = load_model("lite", device="cpu")
+    queries = distinct_queries(n, seed=5)
+    reference = text_encoder(model, False)
+    quantized = load_model("lite", device="cpu")
+    quantized.model = torch.ao.quantization.quantize_dynamic(
+        quantized.model, {torch.nn.Linear}, dtype=torch.qint8
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        towers = {
+            "torch": reference,
+            "torch int8 dynamic": text_encoder(quantized, False),
+            "onnx runtime": text_encoder(model, False, "onnx", Path(cache)),
+        }
+        ref = reference(queries)
+        for name, encode in towers.items():
+            cosine = float(np.min(np.sum(encode(queries) * ref, axis=1)))
+            times = []
+            for q in queries[:100]:
+                t0 = time.perf_counter()
+                encode([q])
+                times.append(time.perf_counter() - t0)
+            print(
+                f"{name:>20}: lowest cosine {cosine:.6f}, single query p50 {1000 * np.median(times):.1f} ms"
+            )
+
+
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -315,9 +351,15 @@ def main() -> None:
     )
     ap.add_argument("--queries", type=int, default=300, help="queries timed in --server-side mode")
     ap.add_argument("--masks", type=int, default=0, help="only time filter masks over this many rows")
+    ap.add_argument(
+        "--text-towers", type=int, default=0, help="only compare CPU text towers on this many queries"
+    )
     args = ap.parse_args()
     if args.masks:
         run_masks(args.masks)
+        return
+    if args.text_towers:
+        run_text_towers(args.text_towers)
         return
     OUT.mkdir(parents=True, exist_ok=True)
     load_avg = os.getloadavg()[0]
