@@ -90,3 +90,27 @@ def test_filtered_search_returns_min_k_matches_with_high_recall(archive, kind, e
     assert rt.search(loaded, archive["q"][0], K, Filters(cycle=77)) == []  # nothing matches
     unfiltered = [i for i, _ in rt.search(loaded, archive["x"][5], 5)]
     assert unfiltered[0] == archive["ids"][5]
+
+
+def test_gpu_ivf_path_reranks_ivf_candidates_exactly(archive, tmp_path):
+    """The GPU IVF path's logic, driven with a CPU copy of the IVF stage in the GPU index's place:
+    the same candidates, re-ranked against the float16 vectors, give the CPU index's answer."""
+    import dataclasses
+
+    import faiss
+
+    from app.loading import GpuIvf
+    from app.searching import unfiltered
+    from paperclip.model import load_model
+
+    loaded = load_version(1, load_model("tiny", "cpu"), archive["ivfpq"], f"sqlite:///{tmp_path / 'x.db'}")
+    refine = faiss.downcast_index(loaded.inner)
+    ivf = faiss.downcast_index(refine.base_index)
+    as_if_gpu = dataclasses.replace(loaded, gpu_ivf=GpuIvf(ivf, None, int(refine.k_factor)))
+    cpu_scores, cpu_positions = unfiltered(loaded, archive["q"], K)
+    scores, positions = unfiltered(as_if_gpu, archive["q"], K)
+    exact = archive["q"] @ archive["x"].T
+    for row in range(len(archive["q"])):
+        assert len(set(positions[row]) & set(cpu_positions[row])) >= 0.95 * K
+        np.testing.assert_allclose(scores[row], exact[row, positions[row]], atol=1e-4)  # true inner products
+        assert list(scores[row]) == sorted(scores[row], reverse=True)
