@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import tempfile
 
 import typer
 
@@ -20,8 +22,18 @@ def serve(
     import uvicorn
 
     signal.signal(signal.SIGTERM, _drained)
+    os.environ.setdefault("PAPERCLIP_LOG_LEVEL", log_level.upper())  # the app configures logging
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # one /metrics for all workers
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="paperclip-metrics-")
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
     )
 
 

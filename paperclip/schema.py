@@ -21,7 +21,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")  # jsonb on Postgres: indexable, compact
 
 
 def utcnow() -> datetime:
@@ -29,7 +32,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON_DOCUMENT, list[Any]: JSON_DOCUMENT}
 
 
 class Proposal(Base):
@@ -80,7 +83,7 @@ class Caption(Base):
     abstract_sha256: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed | skipped
     text: Mapped[str | None] = mapped_column(Text)
-    structured: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    structured: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
     error: Mapped[str | None] = mapped_column(Text)
     # Why a caption is missing: placeholder | near_empty (skipped), no_object | no_use_case | llm (failed).
     reason: Mapped[str | None] = mapped_column(String(32))
@@ -173,12 +176,13 @@ class Checkpoint(Base):
     path: Mapped[str] = mapped_column(Text)
     base_model: Mapped[str] = mapped_column(String(128))
     recipe: Mapped[str | None] = mapped_column(String(64))
-    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class IndexVersion(Base):
     __tablename__ = "index_versions"
+    __table_args__ = (Index("ix_index_versions_active", "active"),)  # the service polls for the active one
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     checkpoint_pk: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id", ondelete="SET NULL"))

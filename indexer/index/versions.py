@@ -32,6 +32,7 @@ from paperclip.index_files import (
     read_index_files,
     write_index_files,
 )
+from paperclip.index_meta import read_from_db
 from paperclip.schema import Checkpoint, IndexVersion, LedgerEntry, Observation, VocabularyTerm
 from paperclip.storage import get_paths
 from paperclip.vocabulary import seed_vocabulary
@@ -410,7 +411,7 @@ def _make_version(
     item_ids = np.fromiter((i for i, _ in items), np.int64, len(items))
     kept = base.ids[np.isin(base.ids, item_ids)] if base is not None else np.zeros(0, np.int64)
     needed = [items[i] for i in np.flatnonzero(~np.isin(item_ids, kept))]
-    kind = choose_kind(kind, len(items), settings.index_exact_max)
+    kind = choose_kind(kind, len(items), settings.index_exact_max, settings.index_hnsw_max)
     work = WorkDir(paths.indexes, spec)
     group = _Group(world)
     try:
@@ -503,6 +504,8 @@ def _finish(
     else:
         index = make_index(kind, vectors, ids)
     vocab, vocab_vectors = _vocabulary(clip)
+    with session_scope() as s:  # read afresh at every build and add: metadata edited since is picked up
+        metadata = read_from_db(s, ids)
     with session_scope() as s:
         row = s.get(IndexVersion, version_id)
         final = Path(row.path)
@@ -518,7 +521,7 @@ def _finish(
     }
     if base is not None:
         meta["base_version"] = int(base.manifest.get("version_id", 0))
-    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta)
+    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta, metadata)
     _set_status(
         version_id,
         status="ready",

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass
 
 import httpx
 from pydantic import ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from training.captions.schema import ProposalSummary, json_schema
 
@@ -168,34 +168,46 @@ class ChatSummarizer:
 
     def _complete(self, messages: list[dict], spent: int) -> tuple[str, int]:
         """One chat completion: retried on 429, 5xx and transport errors; downgraded on 400/422."""
-        failures = 0
-        while True:
+
+        def wait(state: RetryCallState) -> float:
+            delay = state.outcome.exception().retry_after
+            return delay if delay is not None else self.backoff_s * 2 ** (state.attempt_number - 1)
+
+        try:
+            for attempt in Retrying(
+                stop=stop_after_attempt(self.max_retries + 1),
+                wait=wait,
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    return self._request(messages, spent)
+        except _Retryable as err:
+            raise LLMFailure(f"gave up after {self.max_retries + 1} tries: {err}", spent) from None
+        raise AssertionError("unreachable")
+
+    def _request(self, messages: list[dict], spent: int) -> tuple[str, int]:
+        while True:  # a mode the server refuses steps down at once, without counting as a failure
             mode = self.mode
             body = {"model": self.model, "messages": messages, "temperature": 0}
             if fmt := self._response_format(mode):
                 body["response_format"] = fmt
-            delay = None
             try:
                 response = self.http.post("/chat/completions", json=body)
             except httpx.TransportError as err:
-                last = f"{type(err).__name__}: {err}"
-            else:
-                status = response.status_code
-                if status == 200:
-                    return self._content(response, spent)
-                if status in (400, 422) and mode != MODES[-1]:
-                    with self._lock:  # the server refuses this mode: step down, for every worker
-                        if self.mode == mode:
-                            self.mode = MODES[MODES.index(mode) + 1]
-                    continue
-                last = f"HTTP {status}: {response.text[:200]}"
-                if status not in (408, 409, 429) and status < 500:
-                    raise LLMFailure(last, spent)
-                delay = _retry_after(response)
-            failures += 1
-            if failures > self.max_retries:
-                raise LLMFailure(f"gave up after {failures} tries: {last}", spent)
-            time.sleep(delay if delay is not None else self.backoff_s * 2 ** (failures - 1))
+                raise _Retryable(f"{type(err).__name__}: {err}") from err
+            status = response.status_code
+            if status == 200:
+                return self._content(response, spent)
+            if status in (400, 422) and mode != MODES[-1]:
+                with self._lock:  # the server refuses this mode: step down, for every worker
+                    if self.mode == mode:
+                        self.mode = MODES[MODES.index(mode) + 1]
+                continue
+            last = f"HTTP {status}: {response.text[:200]}"
+            if status not in (408, 409, 429) and status < 500:
+                raise LLMFailure(last, spent)
+            raise _Retryable(last, _retry_after(response))
 
     @staticmethod
     def _content(response: httpx.Response, spent: int) -> tuple[str, int]:
@@ -206,6 +218,12 @@ class ChatSummarizer:
             raise LLMFailure(f"not a chat completion: {_short(err)}: {response.text[:200]}", spent) from err
         tokens = int((data.get("usage") or {}).get("total_tokens") or 0)
         return content or "", tokens
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def _retry_after(response: httpx.Response) -> float | None:
