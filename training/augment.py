@@ -9,6 +9,7 @@ random choice comes from a per-sample seed, so a resumed run sees exactly the sa
 from __future__ import annotations
 
 import random
+from typing import NamedTuple
 
 import torch
 from PIL import Image
@@ -25,6 +26,23 @@ def working_size(image_size: int, native_crop: bool = True) -> int:
     matches a base model's plain resize.
     """
     return round(image_size * PREVIEW_SIZE / PAPER_CROP) if native_crop else image_size
+
+
+class Draw(NamedTuple):
+    """One sample's augmentation: crop corner, flips (applied in this order), quarter turns (CCW)."""
+
+    left: int
+    top: int
+    flip_lr: bool
+    flip_tb: bool
+    turns: int
+
+
+def draw(seed: int, margin: int) -> Draw:
+    """The augmentation of ``seed``; the PIL transform here and the batched one on the device share it."""
+    rng = random.Random(seed)
+    left, top = rng.randint(0, margin), rng.randint(0, margin)
+    return Draw(left, top, rng.random() < 0.5, rng.random() < 0.5, rng.randrange(4))
 
 
 class PaperTransform:
@@ -49,16 +67,12 @@ class PaperTransform:
         return self._to_tensor(TF.center_crop(self._base(image), [self.image_size]))
 
     def train(self, image: Image.Image, seed: int) -> torch.Tensor:
-        rng = random.Random(seed)
-        image = self._base(image)
-        margin = self.size - self.image_size
-        left, top = rng.randint(0, margin), rng.randint(0, margin)
-        image = image.crop((left, top, left + self.image_size, top + self.image_size))
-        if rng.random() < 0.5:
+        d = draw(seed, self.size - self.image_size)
+        image = self._base(image).crop((d.left, d.top, d.left + self.image_size, d.top + self.image_size))
+        if d.flip_lr:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        if rng.random() < 0.5:
+        if d.flip_tb:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-        turns = rng.randrange(4)
-        if turns:
-            image = image.rotate(90 * turns)
+        if d.turns:
+            image = image.rotate(90 * d.turns)
         return self._to_tensor(image)

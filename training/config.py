@@ -60,7 +60,9 @@ class TrainConfig(BaseModel):
     # Engine
     seed: int = 0
     device: str = "auto"
-    compile: bool = False
+    compile: bool = Field(
+        False, description="torch.compile the model; on one GPU also as CUDA graphs (training.compiled)"
+    )
     val_every: int = 200
     keep_best: int = 2
     log_every: int = 10
@@ -102,6 +104,7 @@ PAPER = {
     "schedule": "constant",
     "val_every": 1_000,
     "workers": 8,
+    "compile": True,
 }
 
 RECIPES: dict[str, dict[str, Any]] = {
