@@ -49,31 +49,59 @@ class DeviceAugment:
 
     def crops(self, images: Images, seeds: Sequence[int]) -> torch.Tensor:
         """The augmented uint8 crops, (n, 3, image_size, image_size), on the images' device."""
-        return self._fill(images, self._draws(seeds), torch.uint8)
+        return self._fill(images, self._draws(seeds), normalize=False)
 
     def train(self, images: Images, seeds: Sequence[int]) -> torch.Tensor:
-        return self.normalize.apply_(self._fill(images, self._draws(seeds), torch.float32))
+        return self._fill(images, self._draws(seeds), normalize=True)
 
     def eval(self, images: Images) -> torch.Tensor:
         """The centre crop, as ``PaperTransform.eval``."""
-        return self.normalize.apply_(self._fill(images, [self.centre_draw] * len(images), torch.float32))
+        return self._fill(images, [self.centre_draw] * len(images), normalize=True)
 
     def _draws(self, seeds: Sequence[int]) -> list[Draw]:
         return [draw(s, self.size - self.image_size) for s in seeds]
 
-    def _fill(self, images: Images, draws: Sequence[Draw], dtype: torch.dtype) -> torch.Tensor:
-        """Each crop copied once, straight into the output (uint8 to float32 is exact)."""
+    def _fill(self, images: Images, draws: Sequence[Draw], normalize: bool) -> torch.Tensor:
         s = self.image_size
+        dtype = torch.float32 if normalize else torch.uint8
         if not len(draws):
             return torch.empty((0, 3, s, s), dtype=dtype)
         if images[0].shape[-2:] != (self.size, self.size):
             batch = images if isinstance(images, torch.Tensor) else torch.stack(list(images))
             images = resize_to(batch, self.size, self.size)
-        out = torch.empty((len(draws), images[0].shape[0], s, s), dtype=dtype, device=images[0].device)
+        if isinstance(images, torch.Tensor) and images.device.type != "cpu":
+            crops = self.gather(images, draws)
+            return self.normalize(crops) if normalize else crops
+        # the CPU: each crop gathered as uint8, then converted (exactly) and normalised in cache
+        out = torch.empty((len(draws), images[0].shape[0], s, s), dtype=dtype)
         for i, d in enumerate(draws):
             view = images[i][:, d.top : d.top + s, d.left : d.left + s]
             transpose, dims = dihedral(d)
             if transpose:
                 view = view.transpose(1, 2)
-            out[i] = torch.flip(view, dims) if dims else view
+            out[i] = torch.flip(view, dims) if dims else view.contiguous()
+            if normalize:
+                self.normalize.apply_(out[i])
         return out
+
+    def gather(self, batch: torch.Tensor, draws: Sequence[Draw]) -> torch.Tensor:
+        """All crops in one gather (a GPU's way: a handful of kernels for any batch size).
+
+        Output pixel (i, j) of ``flip(transpose(crop))`` reads crop pixel (i', j'), each axis
+        reversed where flipped, swapped where transposed; the crop is offset by (top, left).
+        """
+        n, channels, height, width = batch.shape
+        s, device = self.image_size, batch.device
+        forms = [(*dihedral(d), d.top, d.left) for d in draws]
+        transpose = torch.tensor([f[0] for f in forms], device=device)[:, None, None]
+        rows_flip = torch.tensor([1 in f[1] for f in forms], device=device)[:, None]
+        cols_flip = torch.tensor([2 in f[1] for f in forms], device=device)[:, None]
+        top = torch.tensor([f[2] for f in forms], device=device)[:, None, None]
+        left = torch.tensor([f[3] for f in forms], device=device)[:, None, None]
+        ar = torch.arange(s, device=device)
+        i = torch.where(rows_flip, s - 1 - ar, ar)[:, :, None]  # (n, s, 1): reads along output rows
+        j = torch.where(cols_flip, s - 1 - ar, ar)[:, None, :]  # (n, 1, s): reads along output columns
+        r = top + torch.where(transpose, j, i)
+        c = left + torch.where(transpose, i, j)
+        index = (r * width + c).view(n, 1, s * s).expand(n, channels, s * s)
+        return batch.reshape(n, channels, height * width).gather(2, index).view(n, channels, s, s)

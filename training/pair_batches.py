@@ -132,7 +132,7 @@ class PairBatches:
         """Batches fetched ahead by ``workers`` processes (in this one with 0), pinned for a GPU.
 
         For the CPU with every preview in the shards this process reads them in place: workers
-        would add a copy of each finished crop through shared memory (3x the CPU time, measured).
+        would add a copy of each finished crop through shared memory (4x the CPU time here).
         """
         if self.fetch.here and self.fetch.source.from_shards == len(self.fetch.source.ids):
             workers = 0

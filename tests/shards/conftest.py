@@ -34,7 +34,9 @@ def add_previews(n: int, offset: int = 0, per_proposal: int = 1) -> list[int]:
                 proposal = Proposal(collection="TEST", proposal_id=f"S{i:05d}", abstract=f"Field {i}.")
                 s.add(proposal)
                 s.flush()
-                s.add(Caption(proposal_pk=proposal.id, kind="summary", generator="extract", text=f"field {i}"))
+                s.add(
+                    Caption(proposal_pk=proposal.id, kind="summary", generator="extract", text=f"field {i}")
+                )
             rel, digest = store.put(encode_jpeg(to_preview(sky(i))), "preview", "jpg")
             obs = Observation(
                 proposal_pk=proposal.id, collection="TEST", obs_id=f"s{i}", local_path=rel, sha256=digest

@@ -48,8 +48,10 @@ def test_crops_flips_rotations_are_bit_identical_and_normalised_values_within_1e
         ref_u8 = (ref * torch.tensor(STD).view(3, 1, 1) + torch.tensor(MEAN).view(3, 1, 1)) * 255
         assert torch.equal(crops[k], ref_u8.round().to(torch.uint8)), f"seed {seed}: {draw(seed, 288)}"
         assert (normalised[k] - ref).abs().max() <= 1e-6
-    # the same draws from views (the CPU path over mapped shards) as from one batch tensor
+    # the same draws from views (the CPU path over mapped shards) as from one batch tensor, and
+    # from the one-gather path a GPU batch takes
     assert torch.equal(dev.train(list(batch.unbind(0)), seeds), normalised)
+    assert torch.equal(dev.gather(batch, [draw(s, 512 - 224) for s in seeds]), crops)
     # centre crop, as the exported checkpoint's preprocessing
     assert (dev.eval(batch[:4]) - torch.stack([pil.eval(im) for im in images])).abs().max() <= 1e-6
 

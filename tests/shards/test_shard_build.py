@@ -15,12 +15,14 @@ from paperclip.schema import LedgerEntry, Observation
 from paperclip.shards import PreviewShards, ShardWriter, shards_root
 from paperclip.storage import ImageStore, get_paths
 from paperclip_cli.main import app
-from tests.shards.conftest import add_previews
 
 
 def _rows() -> list[tuple[int, str]]:
     with session_scope() as s:
-        return [tuple(r) for r in s.execute(select(Observation.id, Observation.local_path).order_by(Observation.id))]
+        return [
+            tuple(r)
+            for r in s.execute(select(Observation.id, Observation.local_path).order_by(Observation.id))
+        ]
 
 
 def _live(shards: PreviewShards) -> dict[int, np.ndarray]:

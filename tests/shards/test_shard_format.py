@@ -29,7 +29,9 @@ def _write(root, seq: int, rows: list[tuple[int, str, int]]) -> dict:
     """rows: (id, path, pixel seed)."""
     writer = ShardWriter(root, seq, SHAPE)
     for obs_id, path, seed in rows:
-        writer.add(Source(obs_id, path, 100 + obs_id, 7, hashlib.sha256(path.encode()).digest()), _record(seed))
+        writer.add(
+            Source(obs_id, path, 100 + obs_id, 7, hashlib.sha256(path.encode()).digest()), _record(seed)
+        )
     return writer.seal()
 
 
@@ -52,7 +54,9 @@ def test_round_trip_fixed_records_offsets_and_hashes(tmp_path):
 
 def test_locate_matches_id_and_path_and_the_newest_record_wins(tmp_path):
     entries = [_write(tmp_path, 1, [(1, "p1.jpg", 1), (2, "p2.jpg", 2)])]
-    entries.append(_write(tmp_path, 2, [(2, "p2-new.jpg", 20), (3, "p3.jpg", 3)]))  # observation 2 re-imported
+    entries.append(
+        _write(tmp_path, 2, [(2, "p2-new.jpg", 20), (3, "p3.jpg", 3)])
+    )  # observation 2 re-imported
     write_manifest(tmp_path, entries, 2)
     shards = PreviewShards.open(tmp_path)
     assert shards.live_count() == 3 and len(shards) == 4

@@ -27,7 +27,10 @@ CPU = torch.device("cpu")
 
 def _items() -> list[tuple[int, str]]:
     with session_scope() as s:
-        return [tuple(r) for r in s.execute(select(Observation.id, Observation.local_path).order_by(Observation.id))]
+        return [
+            tuple(r)
+            for r in s.execute(select(Observation.id, Observation.local_path).order_by(Observation.id))
+        ]
 
 
 def _pairs() -> list[Pair]:
@@ -41,14 +44,19 @@ def _spoil_jpegs() -> None:
         path.write_bytes(b"\xff\xd8\xff spoiled")
 
 
-def test_training_batches_from_shards_equal_those_from_jpeg_and_fallback_is_announced(previews, tiny_model, caplog):
+def test_training_batches_from_shards_equal_those_from_jpeg_and_fallback_is_announced(
+    previews, tiny_model, caplog
+):
     previews(6)
     pairs = _pairs()
     config = TrainConfig.from_recipe("tiny", name="x")
     items = [(i, 1000 + i, True) for i in range(6)]
     with caplog.at_level(logging.INFO):
         jpeg = PairBatches(pairs, tiny_model, config, CPU, PreviewShards.open())
-    assert "6 of 6 previews come from their JPEG files" in caplog.text and "paperclip shards build" in caplog.text
+    assert (
+        "6 of 6 previews come from their JPEG files" in caplog.text
+        and "paperclip shards build" in caplog.text
+    )
     build(progress=False)
     caplog.clear()
     with caplog.at_level(logging.INFO):
