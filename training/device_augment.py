@@ -39,9 +39,15 @@ class DeviceAugment:
     """
 
     def __init__(
-        self, image_size: int, mean: Sequence[float], std: Sequence[float], native_crop: bool = True
+        self,
+        image_size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        native_crop: bool = True,
+        flips: bool = True,
     ):
         self.image_size = image_size
+        self.flips = flips  # False: crop and quarter turns only (the flip draws are still made)
         self.size = working_size(image_size, native_crop)
         self.normalize = Normalize(mean, std)
         centre = int(round((self.size - image_size) / 2.0))  # torchvision's centre crop
@@ -59,7 +65,8 @@ class DeviceAugment:
         return self._fill(images, [self.centre_draw] * len(images), normalize=True)
 
     def _draws(self, seeds: Sequence[int]) -> list[Draw]:
-        return [draw(s, self.size - self.image_size) for s in seeds]
+        draws = [draw(s, self.size - self.image_size) for s in seeds]
+        return draws if self.flips else [d._replace(flip_lr=False, flip_tb=False) for d in draws]
 
     def _fill(self, images: Images, draws: Sequence[Draw], normalize: bool) -> torch.Tensor:
         s = self.image_size

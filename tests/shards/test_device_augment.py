@@ -91,3 +91,13 @@ def test_resize_matches_pil_bicubic_and_eval_pixels_match_the_model_preprocessin
     got = EvalPixels(tiny_model.config)(batch)
     ref = torch.stack([tiny_model.preprocess(im) for im in images])
     assert got.shape == ref.shape and (got - ref).abs().max() <= 1 / 255 / 0.5 + 1e-6
+
+
+def test_without_flips_a_crop_is_only_turned():
+    batch = _batch(_previews(2))
+    seeds = _seeds_covering_every_draw(512 - 224)[:8]
+    plain = DeviceAugment(224, MEAN, STD, flips=False).crops(batch[[k % 2 for k in range(8)]], seeds)
+    for k, seed in enumerate(seeds):
+        d = draw(seed, 512 - 224)
+        window = batch[k % 2][:, d.top : d.top + 224, d.left : d.left + 224]
+        assert torch.equal(plain[k], torch.rot90(window, d.turns, (1, 2)))
