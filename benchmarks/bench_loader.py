@@ -32,7 +32,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-HST_MINI = Path(os.environ.get("PAPERCLIP_HST_MINI", REPO.parent / "shared" / "data" / "hst-mini"))
+HST_MINI = Path(
+    os.environ.get("PAPERCLIP_HST_MINI")
+    or next(
+        (p for p in (REPO / "tests/data/hst-mini", REPO.parent / "shared/data/hst-mini") if p.is_dir()),
+        REPO / "tests/data/hst-mini",
+    )
+)
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -69,17 +75,13 @@ def _add_previews(start: int, n: int) -> None:
     from paperclip.schema import Caption, Observation, Proposal
     from paperclip.storage import ImageStore, get_paths
 
-    sources = sorted((HST_MINI / "images").glob("*.png"))
+    sources = sorted((HST_MINI / "images").glob("*.png")) + sorted((HST_MINI / "images").glob("*.jpg"))
     rng = np.random.default_rng(0)
-    bases = (
-        [np.asarray(to_preview(Image.open(p))) for p in sources]
-        if sources
-        else [
-            np.asarray(
-                to_preview(Image.fromarray(rng.gamma(1.5, 30, (700, 900, 3)).clip(0, 255).astype(np.uint8)))
-            )
-        ]
-    )
+    fields = [  # no sample: smooth synthetic fields (noise compresses unlike the sky)
+        Image.fromarray(rng.gamma(1.5, 30, (70, 90, 3)).clip(0, 255).astype(np.uint8)).resize((900, 700))
+        for _ in range(16)
+    ]
+    bases = [np.asarray(to_preview(Image.open(p) if sources else p)) for p in (sources or fields)]
     texts = [t.strip() for t in (HST_MINI / "abstracts_noid.txt").open()] if HST_MINI.is_dir() else []
     texts = [t for t in texts if t] or [
         f"Survey {i} of dwarf galaxies; star formation histories" for i in range(64)
@@ -87,16 +89,19 @@ def _add_previews(start: int, n: int) -> None:
     store = ImageStore(get_paths().ensure().images)
 
     def make(i: int) -> str:  # shifted copies: same statistics, distinct files and records
-        image = np.roll(bases[i % len(bases)], (i // len(bases)) % 97, axis=1)
+        image = np.roll(bases[i % len(bases)], 1 + (i // len(bases)) % 509, axis=1)
         return store.put(encode_jpeg(Image.fromarray(image)), "preview", "jpg")[0]
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         rels = list(pool.map(make, range(start, n)))
     with session_scope() as s:
-        for i, rel in zip(range(start, n), rels, strict=True):
-            proposal = Proposal(collection="BENCH", proposal_id=f"B{i:07d}", abstract=texts[i % len(texts)])
-            s.add(proposal)
-            s.flush()
+        proposals = [
+            Proposal(collection="BENCH", proposal_id=f"B{i:07d}", abstract=texts[i % len(texts)])
+            for i in range(start, n)
+        ]
+        s.add_all(proposals)
+        s.flush()
+        for i, rel, proposal in zip(range(start, n), rels, proposals, strict=True):
             s.add(Observation(proposal_pk=proposal.id, collection="BENCH", obs_id=f"b{i}", local_path=rel))
             s.add(
                 Caption(

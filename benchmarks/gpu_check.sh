@@ -8,8 +8,8 @@
 #   OUT=/tmp/out bash benchmarks/gpu_check.sh shards_train     # one section
 #   TOY=1 OUT=/tmp/out bash benchmarks/gpu_check.sh shards     # the same code on the CPU, toy sizes (a test)
 #
-# Sections and their limits (seconds): search 190 | shards_data 60, shards_embed 90, shards_train 180,
-# shards_paper_step 150 (shards: 8 min at most, ~5 expected) | paper_recipe 600.
+# Sections and their limits (seconds): search 190 | shards_data 75, shards_embed 80, shards_train 170,
+# shards_paper_step 140 (shards: under 8 min with the setup, ~5 expected) | paper_recipe 600.
 set -uo pipefail
 OUT=${OUT:-/tmp/paperclip-gpu}
 mkdir -p "$OUT"
@@ -48,16 +48,16 @@ else
 fi
 SH="$PY benchmarks/bench_loader.py --data $OUT/shards-data --images $SH_IMAGES --model $SH_MODEL --device $SH_DEVICE --json $OUT/shards.jsonl"
 section_shards_data() {  # previews, rows and shards (the builder's own rate is in shards.jsonl)
-  part 60 shards_data $SH prepare
+  part 75 shards_data $SH prepare
 }
 section_shards_embed() {  # target >= 6,000 img/s (ViT-B-16 bf16, one H200); model alone and nvJPEG beside it
-  part 90 shards_embed $SH embed --batch $SH_BATCH --workers $SH_WORKERS --passes $SH_PASSES
+  part 80 shards_embed $SH embed --batch $SH_BATCH --workers $SH_WORKERS --passes $SH_PASSES
 }
 section_shards_train() {  # batch 256 from shards, eager and compiled; target >= 2,700 pairs/s compiled
-  part 180 shards_train $SH train --batch $SH_BATCH --steps $SH_STEPS --warmup $SH_WARMUP --workers $SH_WORKERS
+  part 170 shards_train $SH train --batch $SH_BATCH --steps $SH_STEPS --warmup $SH_WARMUP --workers $SH_WORKERS
 }
 section_shards_paper_step() {  # the paper recipe's step at batch 32, compiled (CUDA graphs) beside eager
-  part 150 shards_paper_step $SH train --recipe paper --batch $SH_SMALL --steps $((SH_STEPS * 3)) --warmup $((SH_WARMUP * 2)) --workers $((SH_WORKERS / 2))
+  part 140 shards_paper_step $SH train --recipe paper --batch $SH_SMALL --steps $((SH_STEPS * 3)) --warmup $((SH_WARMUP * 2)) --workers $((SH_WORKERS / 2))
 }
 
 # -- paper_recipe: the paper recipe end to end on a synthetic archive (data loading and validation) ---

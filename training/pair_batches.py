@@ -142,7 +142,7 @@ class PairBatches:
             sampler=_Once(batches),
             num_workers=workers,
             pin_memory=self.device.type == "cuda",
-            prefetch_factor=4 if workers else None,
+            prefetch_factor=2 if workers else None,  # whole 512 px batches: 2 in flight per worker
             persistent_workers=False,
         )
         for batch in loader:

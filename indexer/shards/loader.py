@@ -59,7 +59,7 @@ class DeviceBatches:
             sampler=[list(range(i, min(i + self.batch_size, n))) for i in range(0, n, self.batch_size)],
             num_workers=self.workers,
             pin_memory=self.device.type == "cuda",
-            prefetch_factor=4 if self.workers else None,
+            prefetch_factor=2 if self.workers else None,  # whole 512 px batches: 2 per worker
             persistent_workers=False,
         )
         for ids, pixels, errors in loader:
