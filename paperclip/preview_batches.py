@@ -4,8 +4,9 @@ A ``PreviewSource`` serves a fixed list of previews (observation id, path in the
 each is copied from the preview shards (``paperclip.shards``) when the set holds it, else read
 from its JPEG: decoded with PIL where the batch is fetched (DataLoader workers), or, for a CUDA
 consumer, shipped as bytes and decoded there in one batched ``torchvision.io.decode_jpeg`` call.
-Either way a batch reaches the device as one (n, 3, 512, 512) uint8 tensor; resizing, cropping
-and normalisation then run there on the whole batch.
+A batch reaches a GPU as one pinned (n, 3, 512, 512) uint8 tensor; fetched for use in the same
+process (the CPU), its rows stay views of the mapped shards. Resizing, cropping and normalisation
+are batched tensor ops on whatever device holds the batch (here, and ``training.device_augment``).
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ class ShardWriter:
     """
 
     def __init__(self, root: Path, seq: int, shape: tuple[int, int, int] = RECORD_SHAPE):
-        self.root, self.seq, self.shape = root, seq, shape
+        self.shape = shape
         self.record_bytes = int(np.prod(shape))
         self.final = root / shard_name(seq)
         self.tmp = root / f".{self.final.name}.tmp-{os.getpid()}"
