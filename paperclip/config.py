@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         default=2_000_000, description="kind=auto: HNSW up to this many, IVF-PQ beyond"
     )
 
+    # Preview shards (decoded 512 px previews that training and embedding read instead of JPEGs)
+    shards_dir: Path | None = Field(
+        default=None, description="Preview shards folder (768 KiB per preview); default <home>/shards"
+    )
+    shard_records: int = Field(default=1024, description="Previews per shard file (768 KiB each)")
+
     # Captions (any OpenAI-compatible chat endpoint)
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from PIL import Image
@@ -33,6 +34,23 @@ def view_seed(image: Path, view: int) -> int:
     """The augmentation seed of one view of one preview: a function of its content-addressed name,
     so every model and every run draws the same crops for it."""
     return int.from_bytes(hashlib.sha256(f"{image.stem}:{view}".encode()).digest()[:8], "little")
+
+
+class Draw(NamedTuple):
+    """One sample's augmentation: crop corner, flips (applied in this order), quarter turns (CCW)."""
+
+    left: int
+    top: int
+    flip_lr: bool
+    flip_tb: bool
+    turns: int
+
+
+def draw(seed: int, margin: int) -> Draw:
+    """The augmentation of ``seed``; the PIL transform here and the batched one on the device share it."""
+    rng = random.Random(seed)
+    left, top = rng.randint(0, margin), rng.randint(0, margin)
+    return Draw(left, top, rng.random() < 0.5, rng.random() < 0.5, rng.randrange(4))
 
 
 class PaperTransform:
@@ -70,17 +88,12 @@ class PaperTransform:
         return self._to_tensor(TF.center_crop(self._base(image), [self.image_size]))
 
     def train(self, image: Image.Image, seed: int) -> torch.Tensor:
-        rng = random.Random(seed)
-        image = self._base(image)
-        margin = self.size - self.image_size
-        left, top = rng.randint(0, margin), rng.randint(0, margin)
-        image = image.crop((left, top, left + self.image_size, top + self.image_size))
-        flip_lr, flip_tb = rng.random() < 0.5, rng.random() < 0.5  # drawn either way: same crops
-        if self.flips and flip_lr:
+        d = draw(seed, self.size - self.image_size)
+        image = self._base(image).crop((d.left, d.top, d.left + self.image_size, d.top + self.image_size))
+        if self.flips and d.flip_lr:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        if self.flips and flip_tb:
+        if self.flips and d.flip_tb:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-        turns = rng.randrange(4)
-        if turns:
-            image = image.rotate(90 * turns)
+        if d.turns:
+            image = image.rotate(90 * d.turns)
         return self._to_tensor(image)

@@ -75,7 +75,9 @@ class TrainConfig(BaseModel):
     seed: int = 0
     device: str = "auto"
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: autocast on CUDA (and CPU)
-    compile: bool = False
+    compile: bool = Field(
+        False, description="torch.compile the model; on one GPU also as CUDA graphs (training.compiled)"
+    )
     val_every: int = 200
     val_batch: int = 100  # the paper's Fig. 2 metric: text->image top 10 within batches of this size
     keep_best: int = 2
@@ -129,6 +131,7 @@ PAPER = {
     "precision": "fp32",
     "val_every": 1_000,
     "workers": 8,
+    "compile": True,
 }
 
 # The released code (github.com/smsharma/PAPERCLIP-Hubble: configs/base.py, train.py, models/):

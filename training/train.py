@@ -21,22 +21,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from paperclip.db import session_scope
 from paperclip.model import ClipModel, add_head, load_model, projection_slots, resolve_device
+from paperclip.shards import PreviewShards
 from paperclip.storage import get_paths
 from training.augment import PaperTransform
+from training.compiled import compile_model
 from training.config import TrainConfig
-from training.data import Pair, ensure_split, fit_caption, load_pairs, token_fits
+from training.data import Pair, ensure_split, load_pairs, token_fits
 from training.evaluate import metrics as M
 from training.export import export_checkpoint, register_checkpoint
 from training.features import EVAL_VIEW, FeatureCache
 from training.loss import ContrastiveLoss, clamp_logit_scale
 from training.modes import apply_mode, merge_lora, project, set_train
+from training.pair_batches import PairBatches
 from training.sampler import ProposalBatchSampler
 
 log = logging.getLogger(__name__)
@@ -75,32 +76,7 @@ def setup_runtime(device: str) -> Runtime:
     return Runtime(rank, world, dev)
 
 
-class PairDataset(Dataset):
-    """(pixels, tokens) for an item; training items draw crop, flips and caption window from their seed."""
-
-    def __init__(
-        self, pairs: Sequence[Pair], clip: ClipModel, transform: PaperTransform, config: TrainConfig
-    ):
-        self.pairs, self.tokenizer, self.transform = pairs, clip.tokenizer, transform
-        self.fits = token_fits(clip.tokenizer, clip.config["context_length"])
-        self.augment, self.eval_augment = config.augment, config.eval_augment
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, item: tuple[int, int, bool]) -> tuple[torch.Tensor, torch.Tensor]:
-        index, seed, train = item
-        pair = self.pairs[index]
-        with Image.open(pair.image_path) as im:
-            augment = self.augment if train else self.eval_augment
-            pixels = self.transform.train(im, seed) if augment else self.transform.eval(im)
-        text = pair.caption
-        if pair.kind == "raw":
-            text = fit_caption(text, self.fits, random.Random(seed) if train else None)
-        return pixels, self.tokenizer([text])[0]
-
-
-def pixel_forward(clip: ClipModel, module: nn.Module, val_dataset: PairDataset, rt: Runtime) -> Forward:
+def pixel_forward(clip: ClipModel, module: nn.Module, val_batches: PairBatches, rt: Runtime) -> Forward:
     """Full, LoRA and locked-tower modes: both encoders run on every batch.
 
     The returned function embeds validation items; its ``tensors`` attribute runs training
@@ -108,8 +84,7 @@ def pixel_forward(clip: ClipModel, module: nn.Module, val_dataset: PairDataset, 
     """
 
     def forward(items: Items, train: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        pixels, tokens = zip(*(val_dataset[(i, s, train)] for i, s in items), strict=True)
-        return forward_tensors(torch.stack(pixels), torch.stack(tokens), train)
+        return forward_tensors(*val_batches.load([(i, s, train) for i, s in items]), train)
 
     def forward_tensors(pixels, tokens, train: bool):
         net = module if train else clip.model  # the raw model in validation: no DDP collectives
@@ -411,10 +386,11 @@ def train(config: TrainConfig) -> Path:
                 module, device_ids=[rt.device.index] if rt.device.type == "cuda" else None
             )
         if config.compile:
-            module = torch.compile(module)
-        dataset = PairDataset(train_pairs, clip, transform, config)
-        val_dataset = PairDataset(val_pairs, clip, transform, config)
-        forward = pixel_forward(clip, module, val_dataset, rt)
+            module = compile_model(module, rt.device, rt.world)
+        shards = PreviewShards.open()  # None until `paperclip shards build`: then JPEG, with a warning
+        dataset = PairBatches(train_pairs, clip, config, rt.device, shards)
+        val_batches = PairBatches(val_pairs, clip, config, rt.device, shards, what="validation")
+        forward = pixel_forward(clip, module, val_batches, rt)
         tensors = forward.tensors  # type: ignore[attr-defined]
 
     per_step = config.grad_accum * rt.world
@@ -437,17 +413,8 @@ def train(config: TrainConfig) -> Path:
     if tensors is None:
         stream: Iterator = (local_items(b) for b in sampler.batches(start))
     else:
-        loader = DataLoader(
-            dataset,
-            batch_sampler=_Batches(
-                lambda: ([(i, s, True) for i, s in local_items(b)] for b in sampler.batches(start))
-            ),
-            num_workers=config.workers,
-            pin_memory=rt.device.type == "cuda",
-            persistent_workers=False,
-            prefetch_factor=4 if config.workers else None,
-        )
-        stream = iter(loader)
+        items = ([(i, s, True) for i, s in local_items(b)] for b in sampler.batches(start))
+        stream = dataset.stream(items, config.workers)
 
     meta_path = run_dir / "states.json"
     meta = json.loads(meta_path.read_text()) if config.resume and meta_path.is_file() else {}
@@ -539,12 +506,3 @@ def train(config: TrainConfig) -> Path:
         return box[0]
     return exported.path
 
-
-class _Batches:
-    """A re-iterable batch sampler over a stream of batches (DataLoader iterates it once per epoch)."""
-
-    def __init__(self, make: Callable[[], Iterator]):
-        self.make = make
-
-    def __iter__(self) -> Iterator:
-        return self.make()

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +104,13 @@ class PreviewDataset(Dataset):
 
 def loader(
     clip: ClipModel, items: list[tuple[int, str]], store_root: Path, batch_size: int, workers: int
-) -> DataLoader:
+) -> Iterable:
+    """Preview shards or nvJPEG on the device when they apply (``indexer.shards.loader``), else PIL."""
+    from indexer.shards.loader import device_loader
+
+    fast = device_loader(clip, items, store_root, batch_size, workers)
+    if fast is not None:
+        return fast
     return DataLoader(
         PreviewDataset(items, store_root, Pixels(clip)),
         batch_size=batch_size,
@@ -116,7 +122,7 @@ def loader(
 
 
 def encode_batches(
-    clip: ClipModel, batches: DataLoader, progress: bool = True
+    clip: ClipModel, batches: Iterable, progress: bool = True
 ) -> Iterator[tuple[np.ndarray, np.ndarray, dict[int, str]]]:
     """(ids, float32 vectors, failures) per batch, with an images/s progress bar."""
     pixels: Pixels = batches.dataset.pixels

@@ -1,0 +1,1 @@
+"""Preview shards: the archive's previews decoded once for training and embedding."""
