@@ -38,6 +38,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "workers": 14,
         "log_every": 10,
         "val_every": None,  # the recipe's 200
+        "compile": True,  # the recipe's: CUDA graphs for the fixed paper shape
     },
     "toy": {
         "previews": 160,  # 20 proposals: two of them held out for validation
@@ -49,6 +50,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "workers": 0,
         "log_every": 1,
         "val_every": 3,
+        "compile": False,  # Inductor on a small CPU compiles for minutes: the toy checks the path
     },
 }
 IMAGES_PER_PROPOSAL = 8
@@ -97,6 +99,7 @@ def train_run(args: argparse.Namespace, name: str, precision: str, steps: int) -
         "batch_size": args.batch,
         "workers": args.workers,
         "log_every": args.log_every,
+        "compile": args.compile,
     }
     if args.val_every:
         overrides["val_every"] = args.val_every
@@ -170,6 +173,7 @@ def main() -> None:
         parser.add_argument(f"--{key.replace('_', '-')}", type=int)
     parser.add_argument("--model")
     parser.add_argument("--device")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None)
     args = parser.parse_args()
     for key, value in PRESETS[args.preset].items():
         if getattr(args, key) is None:
