@@ -71,6 +71,16 @@ class Settings(BaseSettings):
         description="MAST Portal search link prefix; an observation's obs_id is appended",
     )
 
+    # Search by sky position
+    sesame_url: str = Field(
+        default="https://cds.unistra.fr/cgi-bin/nph-sesame/",
+        description="CDS Sesame name resolver for near=NAME (after the archive's own targets); empty: off",
+    )
+    sesame_timeout_s: float = Field(default=5.0, description="Seconds to wait for Sesame")
+    sesame_retry_s: float = Field(
+        default=60.0, description="After Sesame fails to answer, resolve offline only for this long"
+    )
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home_dir / 'paperclip.db'}"
