@@ -186,6 +186,22 @@ class Cone:
     def contains(self, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
         return np.asarray(self.separation(ra, dec) <= self.radius)
 
+    def in_ranges(self, cells: np.ndarray) -> np.ndarray:
+        """Rows whose stored cell lies in the cone's ranges (the index's candidates), in one pass."""
+        bounds = np.array([b for lo, hi in self.ranges() for b in (lo, hi + 1)], dtype=np.int64)
+        return np.searchsorted(bounds, np.asarray(cells, dtype=np.int64), side="right") % 2 == 1
+
+    def distances(self, cells: np.ndarray, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+        """Distance from the centre in degrees of the rows inside the cap, NaN for the others: the
+        cell ranges first, then the exact separation of those candidates only."""
+        out = np.full(len(cells), np.nan)
+        candidates = np.flatnonzero(self.in_ranges(cells))
+        if len(candidates):
+            d = self.separation(np.asarray(ra)[candidates], np.asarray(dec)[candidates])
+            inside = d <= self.radius
+            out[candidates[inside]] = d[inside].deg
+        return out
+
     def clause(self, column: ColumnElement[int]) -> ColumnElement[bool]:
         """SQL condition on a HEALPix column: true for every row in the cap and a few around it."""
         return or_(*(column.between(lo, hi) for lo, hi in self.ranges()))
