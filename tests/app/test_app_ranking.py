@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.calibration import Background, NullModel, null_images, null_texts, sample_rows
+from app.calibration import Background, NullModel, is_blank, null_images, null_texts, sample_rows
 from app.fusion import K, group_ranks, ranks, rrf
 
 
@@ -40,18 +40,37 @@ def test_background_z_and_percentile():
     assert Background.of(np.full(5, 0.3)).z(0.3) == 0  # a flat distribution does not divide by zero
 
 
-def test_null_model_flags_what_does_not_stand_out():
-    null = NullModel.fit([3.1, 3.9, 3.4], margin=0.5)
-    assert null.threshold == pytest.approx(4.4) and null.probes == 3
-    assert null.weak(4.0) and null.weak(None) and not null.weak(6.0)
-    assert NullModel.fit([]).weak(100.0)  # no probes: nothing can be trusted
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_null_model_tells_a_real_match_from_noise():
+    """An archive of 20 clusters; probes and unseen noise queries are random directions. A query
+    aimed at a cluster stands out from what noise scores on those same observations; noise does not."""
+    rng = np.random.default_rng(0)
+    centres = _unit(rng.normal(size=(20, 64)))
+    vectors = _unit(np.repeat(centres, 100, axis=0) + 0.6 * rng.normal(size=(2000, 64)) / 8)
+    model = NullModel.fit(vectors.astype(np.float16), _unit(rng.normal(size=(64, 64))))
+    assert model.mean.shape == (2000,) and model.probes == 64 and np.isfinite(model.threshold)
+
+    def strength(q):
+        s = vectors @ q
+        top = np.argsort(-s)[:200]
+        return model.strength(s[top], top)
+
+    real = [strength(_unit(c + 0.3 * rng.normal(size=64) / 8)) for c in centres]
+    noise = [strength(q) for q in _unit(rng.normal(size=(40, 64)))]
+    assert not any(model.weak(x) for x in real)
+    assert sum(model.weak(x) for x in noise) >= 36
+    assert model.weak(None) and model.strength(np.zeros(0), np.zeros(0, int)) is None
 
 
 def test_null_probes_are_fixed_and_meaningless():
-    assert null_texts(8) == null_texts(8) and len(set(null_texts(24))) == 24
-    assert all(t.replace(" ", "").isalpha() and t.islower() for t in null_texts(24))
-    images = null_images(64)
-    assert all(i.shape == (64, 64, 3) and i.dtype == np.uint8 for i in images)
+    assert null_texts(8) == null_texts(8) and len(set(null_texts(64))) == 64
+    assert all(t.replace(" ", "").isalpha() and t.islower() for t in null_texts(64))
+    images = null_images(4, size=64)
+    assert all(i.shape == (64, 64, 3) and i.dtype == np.uint8 and not is_blank(i) for i in images)
+    assert is_blank(np.full((32, 32, 3), 37, np.uint8)) and is_blank(np.full((8, 8), 255, np.uint8))
 
 
 def test_sample_rows_is_fixed_and_sorted():
