@@ -1,7 +1,9 @@
 """Errors as RFC 9457 problem details for the API and as an error page for the browser.
 
-Bad input never becomes a 500: image errors carry their own status, a database that cannot be
-reached is a 503 (the service recovers by itself when it comes back), a missing index too.
+Bad input never becomes a 500: image errors carry their own status. A database that cannot be
+reached (a connection-level failure: OperationalError, InterfaceError, a pool timeout) is a 503,
+as are a missing index and a saturated queue, each with Retry-After: the service recovers by itself.
+Every other error is a bug: ``app.logs.RequestContext`` logs it and answers a 500 with the request id.
 """
 
 from __future__ import annotations
@@ -12,30 +14,39 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from app.batching import Saturated
 from app.runtime import NotReady
 from paperclip.imaging import ImageError
 
 log = logging.getLogger("paperclip.app")
 
 
-def problem(request: Request, status: int, detail: str, reason: str | None = None) -> Response:
+def problem(
+    request: Request, status: int, detail: str, reason: str | None = None, retry_after: int | None = None
+) -> Response:
     title = HTTPStatus(status).phrase
     if not request.url.path.startswith("/api/"):
         from app.web import render_error
 
-        return render_error(request, status, title, detail)
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if reason:
-        body["reason"] = reason
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+        response = render_error(request, status, title, detail)
+    else:
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        if reason:
+            body["reason"] = reason
+        response = JSONResponse(body, status_code=status, media_type="application/problem+json")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def document_problems(app: FastAPI) -> None:
     """The OpenAPI schema says what the service sends: every error response is a problem document
-    (``application/problem+json``), and any operation can answer 422 (bad input) or 503 (no DB/index)."""
+    (``application/problem+json``), and any operation can answer 422 (bad input), 429 (rate limit)
+    or 503 (no DB or index, or saturated)."""
     from fastapi.openapi.utils import get_openapi
 
     from app.schemas import Problem
@@ -49,7 +60,7 @@ def document_problems(app: FastAPI) -> None:
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
-                for code in ("422", "503"):
+                for code in ("422", "429", "503"):
                     responses.setdefault(code, {"description": HTTPStatus(int(code)).phrase})
                 for code, response in responses.items():
                     ref = str(response.get("content", {}).get("application/json", {}).get("schema", {}))
@@ -61,6 +72,17 @@ def document_problems(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi
+
+
+# SQLite reports a missing table or column, or bad SQL, as an OperationalError too: those are bugs
+SQLITE_PROGRAMMING = ("no such table", "no such column", "has no column", "syntax error")
+
+
+def connection_level(exc: Exception) -> bool:
+    """Whether a database error means the database cannot be reached (retrying later may work)."""
+    if isinstance(exc, OperationalError) and exc.orig is not None and type(exc.orig).__module__ == "sqlite3":
+        return not any(part in str(exc.orig) for part in SQLITE_PROGRAMMING)
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
 
 
 def install(app: FastAPI) -> None:
@@ -84,12 +106,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(NotReady)
     async def not_ready(request: Request, exc: NotReady) -> Response:
-        return problem(request, 503, str(exc), "not_ready")
+        return problem(
+            request, 503, str(exc), "not_ready", retry_after=request.app.state.settings.retry_after_s
+        )
+
+    @app.exception_handler(Saturated)
+    async def saturated(request: Request, exc: Saturated) -> Response:
+        request.app.state.metrics.saturated.labels(str(exc).split(":")[0]).inc()
+        log.warning("saturated: %s", exc)
+        return problem(
+            request, 503, f"the service is busy ({exc}); try again shortly", "saturated", exc.retry_after_s
+        )
 
     async def db_down(request: Request, exc: Exception) -> Response:
-        log.warning("database unavailable: %s", exc)
-        return problem(request, 503, "the database is unavailable; try again shortly", "database")
+        if not connection_level(exc):
+            raise exc  # a bug, not an outage: RequestContext logs it and answers 500 with the request id
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        retry = request.app.state.settings.retry_after_s
+        return problem(request, 503, "the database is unavailable; try again shortly", "database", retry)
 
-    app.add_exception_handler(OperationalError, db_down)
-    app.add_exception_handler(DBAPIError, db_down)
+    for kind in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(kind, db_down)
     document_problems(app)

@@ -14,7 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from app import errors, web
 from app.api import admin, archive, describe, health, search
+from app.logs import RequestContext, configure_logging
 from app.metrics import Metrics, MetricsMiddleware
+from app.ratelimit import RateLimit
 from app.runtime import Runtime
 from app.uploads import BodyLimit
 from paperclip.config import Settings, get_settings
@@ -24,14 +26,12 @@ log = logging.getLogger("paperclip.app")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     runtime = Runtime(settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import faiss
-
-        faiss.omp_set_num_threads(1)  # requests run in parallel; OpenMP inside one query only contends
         try:  # a missing DB or index must not stop the process: /ready says 503 until they appear
             await asyncio.to_thread(runtime.refresh)
         except Exception as e:
@@ -53,8 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     errors.install(app)
+    app.add_middleware(
+        RateLimit, limits=settings.rate_limit, storage_uri=settings.rate_limit_storage_uri, metrics=metrics
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContext)  # outermost: every line logged inside carries the request id
     return app

@@ -1,83 +1,83 @@
-"""A small Prometheus registry: counters, gauges and histograms rendered as the text format.
+"""Prometheus metrics (``prometheus_client``), one registry per app.
 
-Hand-written because the service needs only these three kinds and no extra dependency.
+With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` before the server starts
+(``paperclip serve --workers N`` does): every worker then writes its samples there and
+``/api/v1/metrics`` aggregates all of them, whichever worker answers.
 """
 
 from __future__ import annotations
 
-import threading
+import os
 import time
-from collections import defaultdict
 
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-BUCKETS = (0.001, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
-HELP = {
-    "paperclip_http_requests_total": ("counter", "HTTP requests by method, route and status"),
-    "paperclip_http_request_seconds": ("histogram", "HTTP request latency by method and route"),
-    "paperclip_embed_seconds": ("histogram", "Model time to embed one query (text or image)"),
-    "paperclip_embed_batch_size": ("histogram", "Distinct texts encoded together in one model call"),
-    "paperclip_search_seconds": ("histogram", "FAISS search time for one query"),
-    "paperclip_text_cache_hits_total": ("counter", "Text queries answered from the embedding cache"),
-    "paperclip_index_vectors": ("gauge", "Vectors in the served index"),
-    "paperclip_index_version": ("gauge", "Id of the served index version"),
-    "paperclip_index_load_failures_total": ("counter", "Index versions that failed to load"),
-}
-
-Labels = tuple[tuple[str, str], ...]
-
-
-def _fmt(labels: Labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{v}"'.replace("\n", " ") for k, v in labels)
-    return "{" + inner + "}"
 
 
 class Metrics:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[str, dict[Labels, float]] = defaultdict(dict)
-        self._hist: dict[str, dict[Labels, list[float]]] = defaultdict(dict)  # bucket counts, sum, count
-        self._buckets: dict[str, tuple[float, ...]] = {}
+        r = self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "paperclip_http_requests", "HTTP requests by method, route and status",
+            ["method", "route", "status"], registry=r,
+        )  # fmt: skip
+        self.http_seconds = Histogram(
+            "paperclip_http_request_seconds", "HTTP request latency by method and route",
+            ["method", "route"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.embed_seconds = Histogram(
+            "paperclip_embed_seconds", "Model time of one encoder call (a batch of texts or images)",
+            ["kind"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.embed_batch = Histogram(
+            "paperclip_embed_batch_size", "Distinct items encoded together in one model call",
+            ["kind"], buckets=BATCH_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.search_seconds = Histogram(
+            "paperclip_search_seconds", "Time one query spends in index search, queueing included",
+            ["mode"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.cache_hits = Counter(
+            "paperclip_text_cache_hits", "Text queries answered from the embedding cache", registry=r
+        )
+        self.saturated = Counter(
+            "paperclip_saturated", "Requests refused with 503 because a queue was full or too slow",
+            ["queue"], registry=r,
+        )  # fmt: skip
+        self.rate_limited = Counter(
+            "paperclip_rate_limited", "Requests refused with 429 by the per-client rate limit", registry=r
+        )
+        self.index_vectors = Gauge(
+            "paperclip_index_vectors", "Vectors in the served index", registry=r, multiprocess_mode="livemax"
+        )
+        self.index_version = Gauge(
+            "paperclip_index_version",
+            "Id of the served index version",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.load_failures = Counter(
+            "paperclip_index_load_failures", "Attempts to load an index version that failed", registry=r
+        )
 
-    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            self._values[name][key] = self._values[name].get(key, 0.0) + amount
-
-    def set(self, name: str, value: float, **labels: str) -> None:
-        with self._lock:
-            self._values[name][tuple(sorted(labels.items()))] = float(value)
-
-    def observe(self, name: str, value: float, buckets: tuple[float, ...] = BUCKETS, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            buckets = self._buckets.setdefault(name, buckets)
-            h = self._hist[name].setdefault(key, [0.0] * (len(buckets) + 2))
-            for i, bound in enumerate(buckets):
-                if value <= bound:
-                    h[i] += 1
-            h[-2] += value
-            h[-1] += 1
-
-    def render(self) -> str:
-        lines: list[str] = []
-        with self._lock:
-            for name, series in sorted(self._values.items()):
-                kind, text = HELP.get(name, ("gauge", name))
-                lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-                lines += [f"{name}{_fmt(k)} {v:g}" for k, v in sorted(series.items())]
-            for name, series in sorted(self._hist.items()):
-                lines += [f"# HELP {name} {HELP.get(name, ('', name))[1]}", f"# TYPE {name} histogram"]
-                for k, h in sorted(series.items()):
-                    for bound, count in zip(self._buckets[name], h, strict=False):
-                        lines.append(f"{name}_bucket{_fmt((*k, ('le', f'{bound:g}')))} {count:g}")
-                    lines.append(f"{name}_bucket{_fmt((*k, ('le', '+Inf')))} {h[-1]:g}")
-                    lines.append(f"{name}_sum{_fmt(k)} {h[-2]:.6f}")
-                    lines.append(f"{name}_count{_fmt(k)} {h[-1]:g}")
-        return "\n".join(lines) + "\n"
+    def render(self) -> tuple[bytes, str]:
+        """The text exposition of this process, or of every worker in multiprocess mode."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
 class MetricsMiddleware:
@@ -105,9 +105,5 @@ class MetricsMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            self.metrics.inc(
-                "paperclip_http_requests_total", method=method, route=path, status=str(status["code"])
-            )
-            self.metrics.observe(
-                "paperclip_http_request_seconds", time.perf_counter() - t0, method=method, route=path
-            )
+            self.metrics.http_requests.labels(method, path, str(status["code"])).inc()
+            self.metrics.http_seconds.labels(method, path).observe(time.perf_counter() - t0)

@@ -10,7 +10,9 @@ from fastapi import HTTPException
 from PIL import Image
 
 from app import queries
-from app.runtime import Loaded, Runtime
+from app.filtered import Filters
+from app.loading import Loaded
+from app.runtime import Runtime
 from app.schemas import (
     DescribeResult,
     Description,
@@ -26,6 +28,8 @@ from paperclip.db import session_scope
 from paperclip.schema import Observation, Proposal
 
 PROPOSAL_POOL = 50  # observations looked at to find the nearest proposals of an image
+MAX_K = 200  # results per page
+MAX_RESULTS = 2000  # the deepest rank served: later pages are empty
 
 
 def program_url(p: Proposal) -> str | None:
@@ -83,43 +87,43 @@ def _hits(rt: Runtime, found: list[tuple[int, float]], first_rank: int) -> list[
         ]
 
 
-def _page(
+def search_vector(
     rt: Runtime,
     loaded: Loaded,
     vec: np.ndarray,
     k: int,
     page: int,
-    filters: queries.Filters,
+    filters: Filters,
     query: str | None,
     exclude: int | None = None,
 ) -> SearchPage:
-    allowed = None
-    if filters.any:
-        with session_scope(rt.settings.db_url) as s:
-            allowed = queries.matching_ids(s, filters)
+    """One page of the ranking of ``vec``; ranks past ``MAX_RESULTS`` are not served."""
     offset = (page - 1) * k
-    extra = 1 + (exclude is not None)  # one more to know whether a next page exists
-    found = rt.search(loaded, vec, offset + k + extra, allowed)
-    found = [(i, sc) for i, sc in found if i != exclude]
+    end = min(offset + k, MAX_RESULTS)
+    found: list[tuple[int, float]] = []
+    if offset < end:
+        extra = 1 + (exclude is not None)  # one more to know whether a next page exists
+        found = rt.search(loaded, vec, end + extra, filters)
+        found = [(i, sc) for i, sc in found if i != exclude]
     return SearchPage(
         query=query,
         k=k,
         page=page,
-        has_next=len(found) > offset + k,
+        has_next=len(found) > end and end < MAX_RESULTS,
         index_version=loaded.version_id,
         synthetic=loaded.synthetic,
-        results=_hits(rt, found[offset : offset + k], offset + 1),
+        results=_hits(rt, found[offset:end], offset + 1),
     )
 
 
-def search_text(rt: Runtime, q: str, k: int, page: int, filters: queries.Filters) -> SearchPage:
+def search_text(rt: Runtime, q: str, k: int, page: int, filters: Filters) -> SearchPage:
     loaded = rt.current()
-    return _page(rt, loaded, rt.embed_text(loaded, q), k, page, filters, q)
+    return search_vector(rt, loaded, rt.embed_text(loaded, q), k, page, filters, q)
 
 
-def search_image(rt: Runtime, image: Image.Image, k: int, page: int, filters: queries.Filters) -> SearchPage:
+def search_image(rt: Runtime, image: Image.Image, k: int, page: int, filters: Filters) -> SearchPage:
     loaded = rt.current()
-    return _page(rt, loaded, rt.embed_image(loaded, image), k, page, filters, None)
+    return search_vector(rt, loaded, rt.embed_image(loaded, image), k, page, filters, None)
 
 
 def _observation_vector(rt: Runtime, loaded: Loaded, observation_id: int) -> np.ndarray:
@@ -138,13 +142,13 @@ def _observation_vector(rt: Runtime, loaded: Loaded, observation_id: int) -> np.
     return rt.embed_image(loaded, decode(path.read_bytes(), rt.settings.max_image_pixels))
 
 
-def similar(rt: Runtime, observation_id: int, k: int, page: int, filters: queries.Filters) -> SearchPage:
+def similar(rt: Runtime, observation_id: int, k: int, page: int, filters: Filters) -> SearchPage:
     loaded = rt.current()
     vec = _observation_vector(rt, loaded, observation_id)
-    return _page(rt, loaded, vec, k, page, filters, None, exclude=observation_id)
+    return search_vector(rt, loaded, vec, k, page, filters, None, exclude=observation_id)
 
 
-def _describe(rt: Runtime, loaded: Loaded, vec: np.ndarray, k: int, proposals: int) -> DescribeResult:
+def describe_vector(rt: Runtime, loaded: Loaded, vec: np.ndarray, k: int, proposals: int) -> DescribeResult:
     terms = rt.describe(loaded, vec, k)
     best: dict[int, float] = {}
     found = rt.search(loaded, vec, PROPOSAL_POOL)
@@ -173,12 +177,12 @@ def _describe(rt: Runtime, loaded: Loaded, vec: np.ndarray, k: int, proposals: i
 
 def describe_image(rt: Runtime, image: Image.Image, k: int, proposals: int) -> DescribeResult:
     loaded = rt.current()
-    return _describe(rt, loaded, rt.embed_image(loaded, image), k, proposals)
+    return describe_vector(rt, loaded, rt.embed_image(loaded, image), k, proposals)
 
 
 def describe_observation(rt: Runtime, observation_id: int, k: int, proposals: int) -> DescribeResult:
     loaded = rt.current()
-    return _describe(rt, loaded, _observation_vector(rt, loaded, observation_id), k, proposals)
+    return describe_vector(rt, loaded, _observation_vector(rt, loaded, observation_id), k, proposals)
 
 
 def proposal_detail(rt: Runtime, proposal_pk: int) -> ProposalDetail:

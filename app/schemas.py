@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer, computed_field
+
+from paperclip.mentions import evidence
+
+
+def rfc3339(value: datetime) -> str:
+    """UTC with a ``Z`` and whole seconds; a naive time (SQLite keeps no offset) is taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+UtcTime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when_used="json")]
 
 
 class ProposalBrief(BaseModel):
@@ -27,7 +40,7 @@ class ObservationOut(BaseModel):
     target: str | None = None
     ra: float | None = None
     dec: float | None = None
-    start_time: datetime | None = None
+    start_time: UtcTime | None = Field(None, description="Observation start, UTC (RFC 3339)")
     exposure_s: float | None = None
     width: int | None = None
     height: int | None = None
@@ -76,6 +89,12 @@ class ProposalDetail(ProposalBrief):
     summary: str | None = None
     observations: list[ObservationOut] = Field(default_factory=list)
 
+    @computed_field(description="Summary term -> the words of the title or abstract that say it")
+    @property
+    def summary_evidence(self) -> dict[str, str]:
+        terms = [t.strip() for part in (self.summary or "").split(";") for t in part.split(",")]
+        return evidence(self.abstract, self.title, [t for t in terms if t]) if self.summary else {}
+
 
 class ObservationDetail(ObservationOut):
     proposal: ProposalDetail
@@ -96,8 +115,10 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    status: str
+    status: str = Field(description="ready | unavailable")
     database: bool
-    index_version: int | None = None
+    index_version: int | None = Field(None, description="The version served")
+    active_version: int | None = Field(None, description="The version activated in the database")
     vectors: int | None = None
+    last_error: str | None = Field(None, description="Why the active version is not served, if it is not")
     detail: str | None = None

@@ -2,7 +2,8 @@
 
 ``BodyLimit`` answers 413 from the Content-Length header alone, and counts the bytes of bodies
 sent without one (chunked), stopping at the limit, so a 100 MB body costs the server almost
-nothing. ``read_image`` then decodes with the core's sniffing decoder and pixel limit.
+nothing. ``read_image`` then decodes with the core's sniffing decoder and pixel limit, a bounded
+number at a time.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import UploadFile
 from PIL import Image
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paperclip.config import Settings
+from app.runtime import Runtime
 from paperclip.imaging import ImageError, decode
 
 MULTIPART_OVERHEAD = 64 * 1024  # form field headers and boundaries around the file
@@ -103,11 +104,14 @@ class BodyLimit:
                 await self._refuse(scope, send)
 
 
-def read_image(upload: UploadFile, settings: Settings) -> Image.Image:
-    """The uploaded file as an image, or an ImageError with the status to answer."""
+def read_image(upload: UploadFile, rt: Runtime) -> Image.Image:
+    """The uploaded file as an image, or an ImageError with the status to answer. At most
+    ``max_concurrent_decodes`` uploads decode at once; the others wait (then 503)."""
+    settings = rt.settings
     data = upload.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise ImageError(
             f"file is over the limit of {settings.max_upload_bytes} bytes", status=413, reason="too_large"
         )
-    return decode(data, settings.max_image_pixels)
+    with rt.decoding():
+        return decode(data, settings.max_image_pixels)

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from app import retrieval
 from app.api import DbId, filters, runtime
-from app.queries import Filters
+from app.filtered import Filters
 from app.runtime import NotReady, Runtime
 from app.uploads import read_image
 from paperclip.imaging import ImageError, encode_jpeg, to_preview
@@ -55,7 +55,7 @@ def home(
     rt: Runtime = Depends(runtime),
 ) -> HTMLResponse:
     q = q.strip()[:1000]
-    page = max(1, min(page, 10 * rt.settings.max_k // PAGE_SIZE))
+    page = max(1, min(page, retrieval.MAX_RESULTS // PAGE_SIZE))
     results = retrieval.search_text(rt, q, PAGE_SIZE, page, f) if q else None
     return _page(request, "search.html", q=q, f=f, results=results, examples=EXAMPLES)
 
@@ -81,12 +81,14 @@ def upload_form(request: Request) -> HTMLResponse:
 @router.post("/upload", response_class=HTMLResponse)
 def upload(request: Request, file: UploadFile = File(...), rt: Runtime = Depends(runtime)) -> HTMLResponse:
     try:
-        image = read_image(file, rt.settings)
+        image = read_image(file, rt)
     except ImageError as e:
         return _page(request, "upload.html", e.status, error=str(e))
     try:
-        similar = retrieval.search_image(rt, image, 12, 1, Filters())
-        described = retrieval.describe_image(rt, image, 10, 5)
+        loaded = rt.current()
+        vec = rt.embed_image(loaded, image)  # once: both panels use the same vector
+        similar = retrieval.search_vector(rt, loaded, vec, 12, 1, Filters(), None)
+        described = retrieval.describe_vector(rt, loaded, vec, 10, 5)
     except NotReady as e:
         return _page(request, "upload.html", 503, error=str(e))
     thumb = base64.b64encode(encode_jpeg(to_preview(image, 256), quality=85)).decode()

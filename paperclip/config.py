@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,7 +42,10 @@ class Settings(BaseSettings):
         default=None, description="DataLoader decode processes; default CPUs - 1"
     )
     embed_chunk: int = Field(default=8192, description="Vectors per resumable work file")
-    index_exact_max: int = Field(default=1_000_000, description="kind=auto: exact search up to this many")
+    index_exact_max: int = Field(default=50_000, description="kind=auto: exact (flat) search up to this many")
+    index_hnsw_max: int = Field(
+        default=2_000_000, description="kind=auto: HNSW up to this many, IVF-PQ beyond"
+    )
 
     # Captions (any OpenAI-compatible chat endpoint)
     llm_base_url: str | None = None
@@ -52,23 +56,65 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=4, description="Retries of one request on 429, 5xx and timeouts")
     llm_retry_backoff_s: float = Field(default=1.0, description="First LLM retry delay; doubles per retry")
 
+    # Database connections (every layer)
+    db_connect_timeout_s: float = Field(default=5.0, description="Give up connecting to Postgres after this")
+    db_statement_timeout_s: float = Field(
+        default=60.0, description="Postgres cancels any statement running longer (0: no limit)"
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0, description="Wait at most this long for a free pooled connection (then a 503)"
+    )
+
     # Service
     admin_token: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_upload_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 64_000_000
     text_cache_size: int = 4096
-    max_k: int = 200
     index_poll_s: float = Field(
         default=5.0, description="How often the service checks for a newly activated index"
     )
+    index_retry_s: float = Field(
+        default=5.0, description="First retry delay of an index version that failed to load; doubles"
+    )
+    index_retry_max_s: float = Field(default=300.0, description="Longest delay between those retries")
     compile_text: bool = Field(
         default=False,
         description="On a GPU, torch.compile the text encoder with CUDA graphs (slow first start)",
     )
+    text_runtime: Literal["torch", "onnx"] = Field(
+        default="onnx",
+        description="CPU text encoder: onnx (ONNX Runtime, used only if it matches torch to cosine >= 0.99) or torch",
+    )
     mast_portal_url: str = Field(
         default="https://mast.stsci.edu/portal/Mashup/Clients/Mast/Portal.html?searchQuery=",
         description="MAST Portal search link prefix; an observation's obs_id is appended",
+    )
+    log_level: str = Field(default="INFO", description="Service log level")
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line (with request_id); text: plain lines"
+    )
+    rate_limit: str = Field(
+        default="",
+        description="Per-client limits ('limits' syntax), e.g. '20/second;600/minute'; empty: none",
+    )
+    rate_limit_storage_uri: str = Field(
+        default="memory://", description="Where rate-limit counters live (memory:// is per process)"
+    )
+    queue_size: int = Field(default=256, description="Requests waiting per batcher before 503s")
+    queue_timeout_s: float = Field(
+        default=10.0, description="A request waiting longer than this for the model or index gets a 503"
+    )
+    max_concurrent_decodes: int | None = Field(
+        default=None, description="Uploaded images decoded at once; default one per CPU"
+    )
+    retry_after_s: int = Field(default=5, description="Retry-After of a 503 (no database, no index)")
+    search_threads: int | None = Field(
+        default=None, description="FAISS OpenMP threads of the search batcher; default every CPU"
+    )
+    filter_exact_max: int = Field(
+        default=20_000,
+        description="A filter allowing at most this many vectors is answered by exact scoring of just those",
     )
 
     # Search by sky position

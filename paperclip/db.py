@@ -16,8 +16,16 @@ from paperclip.config import get_settings
 
 
 def make_engine(url: str) -> Engine:
+    """An engine with bounded waits: connecting, a pooled connection and (Postgres) each statement
+    give up after the configured timeouts instead of hanging a request or a job."""
+    settings = get_settings()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")  # a single-connection pool: no waits
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **({} if in_memory else {"pool_timeout": settings.db_pool_timeout_s}),
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # WAL lets the service read while a job writes
@@ -28,7 +36,17 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args: dict[str, Any] = {"connect_timeout": max(1, round(settings.db_connect_timeout_s))}
+    if settings.db_statement_timeout_s > 0:
+        connect_args["options"] = f"-c statement_timeout={round(settings.db_statement_timeout_s * 1000)}"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=settings.db_pool_timeout_s,
+        connect_args=connect_args,
+    )
 
 
 @lru_cache(maxsize=8)
@@ -41,10 +59,16 @@ def get_engine(url: str | None = None) -> Engine:
     return make_engine(url)
 
 
+@lru_cache(maxsize=8)
+def _sessions(engine: Engine) -> sessionmaker[Session]:
+    """One session factory per engine (a new engine after ``get_engine.cache_clear`` gets its own)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A transaction: commit on success, roll back on error."""
-    session = sessionmaker(get_engine(url), expire_on_commit=False)()
+    session = _sessions(get_engine(url))()
     try:
         yield session
         session.commit()

@@ -8,7 +8,10 @@ A version is a folder ``indexes/v<N>-<stamp>/`` holding:
   version can be re-indexed, extended or verified without re-embedding;
 - ``vocab.json`` and ``vocab.npy`` (float16): the description vocabulary and its text
   embeddings under the same model;
-- ``manifest.json``: model spec, kind, count, dim, created, and a sha256 of every file.
+- ``meta/``: metadata arrays row for row with ``ids.npy`` (``paperclip.index_meta``), which the
+  service turns filters into bitmaps with (absent in versions written before them);
+- ``manifest.json``: model spec, the content hash of the weights that embedded it
+  (``weights_sha256``), kind, count, dim, created, and a sha256 of every file.
 
 Folders are written under a temporary name and renamed into place, so a crash never leaves
 a half-written version where a reader looks.
@@ -27,12 +30,30 @@ from typing import Any
 
 import numpy as np
 
+from paperclip.index_meta import MetaTable, read_meta, write_meta
+
 MANIFEST = "manifest.json"
 DATA_FILES = ("index.faiss", "ids.npy", "vectors.npy", "vocab.json", "vocab.npy")
 
 
 class IndexCorrupt(RuntimeError):
     """A version on disk fails its manifest's checksums or cannot be read."""
+
+
+class WeightsMismatch(ValueError):
+    """An index would be paired with weights other than those that embedded it."""
+
+
+def check_weights(manifest: dict[str, Any], weights_sha256: str) -> None:
+    """Refuse to serve or extend an index with a model whose weights did not embed it (a
+    retrained or rolled-back checkpoint, a changed package). Manifests written before hashes
+    were recorded carry none and are not checked."""
+    expected = manifest.get("weights_sha256")
+    if expected and expected != weights_sha256:
+        raise WeightsMismatch(
+            f"index was embedded by weights {expected[:12]} but {manifest.get('model_spec')} now loads "
+            f"{weights_sha256[:12]}: rebuild the index with `paperclip index build` or restore those weights"
+        )
 
 
 @dataclass
@@ -43,6 +64,7 @@ class IndexFiles:
     ids: np.ndarray
     vocab: list[dict[str, Any]] = field(default_factory=list)
     vocab_vectors: np.ndarray | None = None
+    metadata: MetaTable | None = None  # None: a version written before metadata arrays existed
 
     @property
     def count(self) -> int:
@@ -73,6 +95,7 @@ def write_index_files(
     vocab: list[dict[str, Any]],
     vocab_vectors: np.ndarray,
     meta: dict[str, Any],
+    metadata: MetaTable | None = None,
 ) -> dict[str, Any]:
     """Write a complete version folder atomically; returns its manifest."""
     import faiss
@@ -88,13 +111,20 @@ def write_index_files(
         np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
         (tmp / "vocab.json").write_text(json.dumps(vocab))
         np.save(tmp / "vocab.npy", np.asarray(vocab_vectors, dtype=np.float16).reshape(len(vocab), -1))
+        files = list(DATA_FILES)
+        if metadata is not None:
+            if len(metadata) != len(ids):
+                raise ValueError(f"metadata has {len(metadata)} rows for {len(ids)} ids")
+            files += write_meta(tmp, metadata)
         manifest = {
             **meta,
             "count": int(index.ntotal),
             "dim": int(index.d),
             "created": datetime.now(UTC).isoformat(),
-            "files": {name: sha256_file(tmp / name) for name in DATA_FILES},
+            "files": {name: sha256_file(tmp / name) for name in files},
         }
+        if metadata is not None:
+            manifest["meta_columns"] = list(metadata.columns)
         manifest["checksum"] = hashlib.sha256(
             json.dumps(manifest["files"], sort_keys=True).encode()
         ).hexdigest()
@@ -120,6 +150,7 @@ def read_index_files(path: Path, verify: bool = True) -> IndexFiles:
         ids = np.load(path / "ids.npy")
         vocab = json.loads((path / "vocab.json").read_text())
         vocab_vectors = np.load(path / "vocab.npy").astype(np.float32)
+        table = read_meta(path, manifest["meta_columns"]) if "meta_columns" in manifest else None
     except IndexCorrupt:
         raise
     except Exception as e:
@@ -128,4 +159,6 @@ def read_index_files(path: Path, verify: bool = True) -> IndexFiles:
         raise IndexCorrupt(
             f"index at {path} holds {index.ntotal}x{index.d}, manifest says {len(ids)}x{manifest['dim']}"
         )
-    return IndexFiles(path, manifest, index, ids, vocab, vocab_vectors)
+    if table is not None and len(table) != len(ids):
+        raise IndexCorrupt(f"metadata at {path} has {len(table)} rows for {len(ids)} ids")
+    return IndexFiles(path, manifest, index, ids, vocab, vocab_vectors, table)

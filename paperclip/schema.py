@@ -23,7 +23,10 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")  # jsonb on Postgres: indexable, compact
 
 
 def utcnow() -> datetime:
@@ -31,7 +34,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON_DOCUMENT, list[Any]: JSON_DOCUMENT}
 
 
 class Proposal(Base):
@@ -83,10 +86,14 @@ class Caption(Base):
     model_name: Mapped[str] = mapped_column(String(128), default="")
     prompt_version: Mapped[str] = mapped_column(String(32), default="")
     abstract_sha256: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed | skipped
     text: Mapped[str | None] = mapped_column(Text)
-    structured: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    structured: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
     error: Mapped[str | None] = mapped_column(Text)
+    # Why a caption is missing: placeholder | near_empty (skipped), no_object | no_use_case | llm (failed).
+    reason: Mapped[str | None] = mapped_column(String(32))
+    # The offline extractor's words behind each summary term: [{term, kind, text, start, end, field, rule}].
+    evidence: Mapped[list[Any] | None] = mapped_column(JSON)
     tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -186,19 +193,25 @@ class Split(Base):
 
 
 class Checkpoint(Base):
+    """One immutable version of a named checkpoint (``paperclip.checkpoints``)."""
+
     __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_checkpoints_name_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    weights_sha256: Mapped[str | None] = mapped_column(String(64))  # content hash of the weights
     path: Mapped[str] = mapped_column(Text)
     base_model: Mapped[str] = mapped_column(String(128))
     recipe: Mapped[str | None] = mapped_column(String(64))
-    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class IndexVersion(Base):
     __tablename__ = "index_versions"
+    __table_args__ = (Index("ix_index_versions_active", "active"),)  # the service polls for the active one
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     checkpoint_pk: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id", ondelete="SET NULL"))

@@ -1,5 +1,5 @@
 """Shared fixtures: a fresh migrated database per test on SQLite and on the real Postgres,
-an isolated data home, the shared real HST data, and a network guard."""
+an isolated data home, the real HST sample (vendored), and a network guard."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from paperclip.db import get_engine, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("PAPERCLIP_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-HST_MINI = Path(os.environ.get("PAPERCLIP_HST_MINI", REPO.parent / "shared" / "data" / "hst-mini"))
+HST_MINI = Path(os.environ.get("PAPERCLIP_HST_MINI", REPO / "tests" / "data" / "hst-mini"))
 
 
 def _pg_admin():
@@ -101,8 +101,9 @@ def env(home, db_url, monkeypatch) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def hst_mini() -> Path:
+    """The real HST sample: the downsized copy in tests/data, or the full set at PAPERCLIP_HST_MINI."""
     if not (HST_MINI / "manifest.jsonl").is_file():
-        pytest.skip(f"real HST sample data not found at {HST_MINI} (set PAPERCLIP_HST_MINI)")
+        raise FileNotFoundError(f"no real HST sample at {HST_MINI} (PAPERCLIP_HST_MINI points at a wrong place?)")
     return HST_MINI
 
 

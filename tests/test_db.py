@@ -113,3 +113,32 @@ def test_upsert_is_idempotent_and_updates(db_url):
     with session_scope(db_url) as s:
         assert s.scalar(select(func.count()).select_from(Proposal)) == 5
         assert s.scalar(select(Proposal.title).where(Proposal.proposal_id == "3")) == "new"
+
+
+def test_json_documents_are_jsonb_on_postgres_and_migration_0002_round_trips(db_url):
+    from alembic import command
+
+    from paperclip.db import alembic_config
+
+    def json_types() -> set[str]:
+        with get_engine(db_url).connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT data_type FROM information_schema.columns WHERE (table_name, column_name) IN "
+                "(('captions', 'structured'), ('checkpoints', 'metrics'))"
+            )
+            return {r[0] for r in rows}
+
+    with session_scope(db_url) as s:
+        s.add(Checkpoint(name="c", path="/c", base_model="lite", metrics={"top10": 0.5, "nested": [1, 2]}))
+    postgres = db_url.startswith("postgresql")
+    if postgres:
+        assert json_types() == {"jsonb"}
+    command.downgrade(alembic_config(db_url), "0001")
+    if postgres:
+        assert json_types() == {"json"}
+    command.upgrade(alembic_config(db_url), "head")
+    if postgres:
+        assert json_types() == {"jsonb"}
+    with session_scope(db_url) as s:  # the documents survive both ways
+        assert s.scalar(select(Checkpoint.metrics)) == {"top10": 0.5, "nested": [1, 2]}
+    test_migration_matches_models(db_url)

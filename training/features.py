@@ -1,8 +1,9 @@
-"""Tower features cached on disk, so a frozen-tower run trains its projections in seconds.
+"""Tower features cached on disk, so a frozen-tower run trains its projections (or the paper's
+MLP head) in seconds.
 
 Each image's trunk features are computed once per augmentation view and stored under
-``cache/features/<model key>/<preview sha>-<view>.npy``; the key covers the model spec, its
-config and the crop geometry, so a changed model never reads stale features.
+``cache/features/<model key>/<preview sha>-<view>.npy``; the key covers the weights' content
+hash, the config and the augmentation geometry, so a changed model never reads stale features.
 """
 
 from __future__ import annotations
@@ -19,21 +20,16 @@ from tqdm import tqdm
 
 from paperclip.model import ClipModel
 from paperclip.storage import atomic_write
-from training.augment import PaperTransform
+from training.augment import PaperTransform, view_seed
 from training.modes import without_projections
 
 EVAL_VIEW = -1
 
 
 def model_key(clip: ClipModel, transform: PaperTransform) -> str:
-    spec = Path(clip.spec)
-    stamp = (spec / "model.safetensors").stat().st_mtime_ns if spec.is_dir() else 0
-    blob = json.dumps([clip.spec, stamp, clip.config, transform.size, transform.image_size], sort_keys=True)
+    geometry = [transform.size, transform.image_size, transform.flips, clip.precision]
+    blob = json.dumps([clip.weights_sha256, clip.config, geometry], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def view_seed(image: Path, view: int) -> int:
-    return int.from_bytes(hashlib.sha256(f"{image.stem}:{view}".encode()).digest()[:8], "little")
 
 
 def pixels(transform: PaperTransform, image: Path, view: int) -> torch.Tensor:

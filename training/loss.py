@@ -27,9 +27,10 @@ def gather(x: torch.Tensor) -> torch.Tensor:
 def scale_of(logit_scale: torch.Tensor, paper_scale: bool) -> torch.Tensor:
     """The multiplier of the cosine similarities.
 
-    Standard CLIP: ``exp(logit_scale)`` (temperature 0.07 at init). ``paper_scale=True``
-    reproduces the PAPERCLIP code, which multiplies by the raw parameter (2.66 at init, i.e. a
-    far softer temperature); both are capped by clamping the parameter after each step.
+    Standard CLIP: ``exp(logit_scale)``: 100 from the OpenAI weights (parameter ln 100 = 4.605),
+    14.3 from a random init (ln 1/0.07 = 2.659). ``paper_scale=True`` reproduces the PAPERCLIP
+    code, which multiplies by the raw parameter: 4.605 from the OpenAI weights, a far softer
+    temperature. Both are capped by clamping the parameter after each step.
     """
     return logit_scale if paper_scale else logit_scale.exp()
 

@@ -1,4 +1,5 @@
-"""What a run trains: the whole model, the projections over frozen towers, LoRA adapters, or one tower.
+"""What a run trains: the whole model, the projections over frozen towers, the paper's MLP head
+over frozen towers, LoRA adapters, or one tower.
 
 Works on open_clip's ``CLIP`` (ViT or tiny: ``visual.proj`` and ``text_projection`` parameters)
 and ``CustomTextCLIP`` (paperclip-lite: timm ``visual.head`` and HF ``text.proj`` modules).
@@ -12,17 +13,9 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from paperclip.model import HeadCLIP, projection_slots
+
 LORA_TARGETS = ["attn", "c_fc", "c_proj", "query", "key", "value", "dense"]
-
-
-def projection_slots(model: nn.Module) -> list[tuple[nn.Module, str]]:
-    """(owner, attribute) of the image and text projections: the layers a frozen run trains."""
-    visual = model.visual
-    image = (visual, "head") if hasattr(visual, "trunk") else (visual, "proj")
-    text = (
-        (model.text, "proj") if hasattr(getattr(model, "text", None), "proj") else (model, "text_projection")
-    )
-    return [image, text]
 
 
 def projection_params(model: nn.Module) -> list[nn.Parameter]:
@@ -65,6 +58,13 @@ def apply_mode(model: nn.Module, mode: str, lora_r: int = 8, lora_alpha: int = 1
     """
     model.requires_grad_(mode == "full")
     peft_model = None
+    if mode == "head":
+        if not isinstance(model, HeadCLIP):
+            raise ValueError("head mode trains a HeadCLIP (paperclip.model.add_head) on cached features")
+        for part in (model.image_head, model.text_head):
+            part.requires_grad_(True)
+        model.logit_scale.requires_grad_(True)
+        return [p for p in model.parameters() if p.requires_grad], None
     if mode == "frozen":
         pass
     elif mode == "lock-image":
@@ -113,7 +113,7 @@ def set_train(model: nn.Module, mode: str) -> None:
     elif mode == "lock-text":
         model.train()
         (getattr(model, "text", None) or model.transformer).eval()
-    elif mode == "frozen":
+    elif mode in ("frozen", "head"):
         model.eval()
 
 

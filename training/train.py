@@ -27,15 +27,16 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from paperclip.db import session_scope
-from paperclip.model import ClipModel, load_model, resolve_device
+from paperclip.model import ClipModel, add_head, load_model, projection_slots, resolve_device
 from paperclip.storage import get_paths
 from training.augment import PaperTransform
 from training.config import TrainConfig
 from training.data import Pair, ensure_split, fit_caption, load_pairs, token_fits
+from training.evaluate import metrics as M
 from training.export import export_checkpoint, register_checkpoint
 from training.features import EVAL_VIEW, FeatureCache
 from training.loss import ContrastiveLoss, clamp_logit_scale
-from training.modes import apply_mode, merge_lora, project, projection_slots, set_train
+from training.modes import apply_mode, merge_lora, project, set_train
 from training.sampler import ProposalBatchSampler
 
 log = logging.getLogger(__name__)
@@ -120,36 +121,60 @@ def pixel_forward(clip: ClipModel, module: nn.Module, val_dataset: PairDataset, 
     return forward
 
 
-def feature_forward(
-    clip: ClipModel,
-    cache: FeatureCache,
-    pairs: Sequence[Pair],
-    val_pairs: Sequence[Pair],
-    config: TrainConfig,
-) -> Forward:
-    """Frozen towers: cached trunk features through the trainable projections."""
-    views = list(range(config.feature_views)) if config.augment else [EVAL_VIEW]
-    device = clip.device
-    train_img = torch.from_numpy(cache.images([p.image_path for p in pairs], views, "train features")).to(
-        device
+@dataclass
+class FeatureTables:
+    """Cached tower features (pre-projection) of the training and validation pairs, on the device."""
+
+    train_images: torch.Tensor  # (pairs, views, D)
+    train_texts: torch.Tensor
+    val_images: torch.Tensor | None
+    val_texts: torch.Tensor | None
+
+
+def feature_tables(
+    cache: FeatureCache, pairs: Sequence[Pair], val_pairs: Sequence[Pair], config: TrainConfig
+) -> FeatureTables:
+    device = cache.clip.device
+
+    def images(subset: Sequence[Pair], augmented: bool, desc: str) -> torch.Tensor:
+        views = list(range(config.feature_views)) if augmented else [EVAL_VIEW]
+        return torch.from_numpy(cache.images([p.image_path for p in subset], views, desc)).to(device)
+
+    def texts(subset: Sequence[Pair]) -> torch.Tensor:
+        return torch.from_numpy(cache.texts([p.caption for p in subset])).to(device)
+
+    return FeatureTables(
+        images(pairs, config.augment, "train features"),
+        texts(pairs),
+        images(val_pairs, config.eval_augment, "val features") if val_pairs else None,
+        texts(val_pairs) if val_pairs else None,
     )
-    train_txt = torch.from_numpy(cache.texts([p.caption for p in pairs])).to(device)
-    val_img = val_txt = None
-    if val_pairs:
-        val_views = list(range(config.feature_views)) if config.eval_augment else [EVAL_VIEW]
-        val_img = torch.from_numpy(cache.images([p.image_path for p in val_pairs], val_views, "val features"))
-        val_img = val_img.to(device)
-        val_txt = torch.from_numpy(cache.texts([p.caption for p in val_pairs])).to(device)
-    (iowner, iattr), (towner, tattr) = projection_slots(clip.model)
+
+
+def feature_forward(clip: ClipModel, tables: FeatureTables, mode: str) -> Forward:
+    """Frozen towers: cached features through what trains on them, the existing projections
+    (``frozen``) or the paper's MLP heads (``head``)."""
+    model = clip.model
+    if mode == "head":
+        to_image, to_text = model.image_head, model.text_head
+    else:
+        (iowner, iattr), (towner, tattr) = projection_slots(model)
+
+        def to_image(x: torch.Tensor) -> torch.Tensor:
+            return project(getattr(iowner, iattr), x)
+
+        def to_text(x: torch.Tensor) -> torch.Tensor:
+            return project(getattr(towner, tattr), x)
 
     def forward(items: Items, train: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        index = torch.tensor([i for i, _ in items], device=device)
-        img_table, txt_table = (train_img, train_txt) if train else (val_img, val_txt)
+        index = torch.tensor([i for i, _ in items], device=clip.device)
+        img_table, txt_table = (
+            (tables.train_images, tables.train_texts) if train else (tables.val_images, tables.val_texts)
+        )
         n_views = img_table.shape[1]
-        view = torch.tensor([random.Random(s).randrange(n_views) for _, s in items], device=device)
-        image = project(getattr(iowner, iattr), img_table[index, view])
-        text = project(getattr(towner, tattr), txt_table[index])
-        return image, text, clip.model.logit_scale
+        view = torch.tensor([random.Random(s).randrange(n_views) for _, s in items], device=clip.device)
+        with clip.autocast():
+            return to_image(img_table[index, view]), to_text(txt_table[index]), model.logit_scale
 
     return forward
 
@@ -157,11 +182,15 @@ def feature_forward(
 def make_scheduler(
     optimizer: torch.optim.Optimizer, config: TrainConfig
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up, then constant (the paper) or cosine decay to zero (its best ablation)."""
+    """Linear warm-up, then constant (the paper) or cosine decay to zero (its best ablation).
+
+    ``warmup_from_zero``: the first step's rate is 0, as optax's ``linear_schedule(0, lr, warmup)``
+    in the released code; otherwise the warm-up's first step already moves (rate lr / warmup).
+    """
 
     def factor(step: int) -> float:
         if step < config.warmup:
-            return (step + 1) / config.warmup
+            return (step if config.warmup_from_zero else step + 1) / config.warmup
         if config.schedule == "constant":
             return 1.0
         progress = (step - config.warmup) / max(1, config.steps - config.warmup)
@@ -171,59 +200,81 @@ def make_scheduler(
 
 
 def make_optimizer(params: list[nn.Parameter], extra: list[nn.Parameter], config: TrainConfig):
-    """AdamW; no weight decay on gains, biases and the temperature (as open_clip)."""
-    decay = [p for p in params if p.ndim >= 2]
-    rest = [p for p in params if p.ndim < 2] + extra
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-        lr=config.lr,
-        betas=config.betas,
-        eps=config.eps,
-    )
+    """AdamW (or plain SGD); weight decay on every parameter with ``decay_all`` (optax's adamw in
+    the released code), else not on gains, biases and the temperature (as open_clip)."""
+    if config.decay_all:
+        groups = [{"params": params + extra, "weight_decay": config.weight_decay}]
+    else:
+        decay = [p for p in params if p.ndim >= 2]
+        rest = [p for p in params if p.ndim < 2] + extra
+        groups = [
+            {"params": decay, "weight_decay": config.weight_decay},
+            {"params": rest, "weight_decay": 0.0},
+        ]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr)
+    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps)
 
 
 def validate(
-    forward: Forward, loss_fn: ContrastiveLoss, pairs: Sequence[Pair], batch_size: int
+    forward: Forward, loss_fn: ContrastiveLoss, pairs: Sequence[Pair], config: TrainConfig
 ) -> dict[str, float]:
-    """Validation loss on proposal-distinct batches and retrieval of each image's own caption.
+    """Validation loss on proposal-distinct batches, and retrieval scored by the functions
+    ``paperclip evaluate`` uses (each unique image and caption embedded once, ties in expectation).
 
-    ``top10pct`` is the paper's metric: the true caption ranks within the top 10% of all
-    validation captions.
+    ``val_fig2_t2i_top10_of_100`` is the paper's Fig. 2 metric as the released code computes it:
+    text -> image, the true image within the top 10 of its batch of ``val_batch`` pairs (the pairs
+    in a fixed shuffled order: a proposal's images do not crowd one batch). Augmented
+    validation (``eval_augment``) draws each image's view from its index: the same at every step.
     """
     if len(pairs) < 2 or len({p.proposal_pk for p in pairs}) < 2:
         return {}
-    sampler = ProposalBatchSampler([p.proposal_pk for p in pairs], batch_size, seed=0)
-    losses, images, texts = [], [], []
+    sampler = ProposalBatchSampler([p.proposal_pk for p in pairs], config.batch_size, seed=0)
+    first_image = {p.image_path: i for i, p in reversed(list(enumerate(pairs)))}
+    first_text = {p.caption: i for i, p in reversed(list(enumerate(pairs)))}
+    losses = []
     with torch.no_grad():
         for batch in sampler.epoch(0):
-            image, text, scale = forward([(i, 0) for i in batch], False)
+            image, text, scale = forward([(i, i) for i in batch], False)
             losses.append(float(loss_fn(image, text, scale, distributed=False)))
-        for i in range(0, len(pairs), 256):
-            image, text, _ = forward([(j, 0) for j in range(i, min(i + 256, len(pairs)))], False)
-            images.append(torch.nn.functional.normalize(image.float(), dim=-1).cpu())
-            texts.append(torch.nn.functional.normalize(text.float(), dim=-1).cpu())
-    image, text = torch.cat(images), torch.cat(texts)
-    captions = list(dict.fromkeys(p.caption for p in pairs))
-    which = {c: k for k, c in enumerate(captions)}
-    first = [next(i for i, p in enumerate(pairs) if p.caption == c) for c in captions]
-    truth = torch.tensor([which[p.caption] for p in pairs])
-    sims = image @ text[first].T  # images x captions
-    rank = (sims > sims.gather(1, truth[:, None])).sum(1)
-    cutoff = max(1, math.ceil(0.1 * len(captions)))
-    t2i = sims.T.argmax(1)
+
+        def embed(items: list[int], part: int) -> np.ndarray:
+            chunks = [
+                forward([(i, i) for i in items[j : j + 256]], False)[part].float()
+                for j in range(0, len(items), 256)
+            ]
+            return torch.nn.functional.normalize(torch.cat(chunks), dim=-1).cpu().numpy()
+
+        images, texts = embed(list(first_image.values()), 0), embed(list(first_text.values()), 1)
+    image_row = {path: k for k, path in enumerate(first_image)}
+    text_row = {caption: k for k, caption in enumerate(first_text)}
+    pair_images = images[[image_row[p.image_path] for p in pairs]]
+    pair_texts = texts[[text_row[p.caption] for p in pairs]]
+    groups = np.array([p.proposal_pk for p in pairs])
+    blocks = M.pair_retrieval(pair_images @ pair_texts.T, groups)
+    shuffled = np.random.default_rng(0).permutation(len(pairs))  # batches of shuffled pairs, as the code's
+    i2t, t2i = blocks["image_to_text"], blocks["text_to_image"]
     return {
         "val_loss": float(np.mean(losses)),
-        "val_i2t_top1": float((rank == 0).float().mean()),
-        "val_i2t_top10pct": float((rank < cutoff).float().mean()),
-        "val_t2i_top1": float((truth[t2i] == torch.arange(len(captions))).float().mean()),
+        "val_i2t_top10pct": i2t["top_k_accuracy"]["10"],
+        "val_t2i_top10pct": t2i["top_k_accuracy"]["10"],
+        "val_i2t_auc": i2t["auc"],
+        "val_t2i_auc": t2i["auc"],
+        "val_i2t_r1": i2t["recall_at_1"],
+        "val_t2i_r1": t2i["recall_at_1"],
+        "val_fig2_t2i_top10_of_100": M.in_batch_accuracy(
+            pair_texts[shuffled], pair_images[shuffled], config.val_batch, 10
+        ),
     }
 
 
 class RunLog:
-    """JSONL for machines, TensorBoard for people; only the main rank writes."""
+    """JSONL for machines (each record with the seconds since the run started), TensorBoard for
+    people; only the main rank writes."""
 
     def __init__(self, run_dir: Path, main: bool):
         self.path, self.main, self.writer = run_dir / "log.jsonl", main, None
+        self.started = time.perf_counter()
         if main:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -232,8 +283,9 @@ class RunLog:
     def write(self, step: int, record: dict[str, float]) -> None:
         if not self.main:
             return
+        elapsed = round(time.perf_counter() - self.started, 3)
         with self.path.open("a") as f:
-            f.write(json.dumps({"step": step, **record}) + "\n")
+            f.write(json.dumps({"step": step, **record, "elapsed_s": elapsed}) + "\n")
         for key, value in record.items():
             self.writer.add_scalar(key, value, step)
 
@@ -281,7 +333,8 @@ def best_state(run_dir: Path) -> Path:
 
 
 def train(config: TrainConfig) -> Path:
-    """Fine-tune ``config.model`` on the database's pairs; export and register ``config.name``."""
+    """Fine-tune ``config.model`` on the database's pairs; export and register a new version of
+    ``config.name``; returns its folder."""
     rt = setup_runtime(config.device)
     torch.manual_seed(config.seed)
     paths = get_paths().ensure()
@@ -293,25 +346,36 @@ def train(config: TrainConfig) -> Path:
             shutil.rmtree(run_dir / "tb", ignore_errors=True)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(config.model_dump_json(indent=2))
+    runlog = RunLog(run_dir, rt.main)
 
     # Data: the split is written once, by the main rank.
     if rt.main:
         with session_scope() as session:
             ensure_split(session, config.split_seed, config.val_fraction)
     rt.barrier()
-    clip = load_model(config.model, device=rt.device)
+    clip = load_model(config.model, device=rt.device, precision=config.precision)
+    base_sha256 = clip.weights_sha256
     fits = token_fits(clip.tokenizer, clip.config["context_length"])
+    cached = config.mode in ("frozen", "head")
     with session_scope() as session:
-        train_pairs = load_pairs(session, "train", config.variant, fits if config.mode == "frozen" else None)
+        train_pairs = load_pairs(session, "train", config.variant, fits if cached else None)
         val_pairs = load_pairs(session, "val", config.variant, fits)
     if len({p.proposal_pk for p in train_pairs}) < 2:
         raise RuntimeError(
             f"{len(train_pairs)} training pairs from fewer than two proposals: import or harvest images "
             "and run `paperclip caption` first"
         )
-    transform = PaperTransform(clip.image_size, clip.config["mean"], clip.config["std"], config.native_crop)
+    transform = PaperTransform.for_model(clip.config, config.native_crop, config.flips)
 
-    # Model, mode, loss, optimizer.
+    # Model, mode, loss, optimizer. Cached modes read tower features of the model as loaded.
+    if cached:
+        if rt.world > 1:
+            raise RuntimeError(
+                f"{config.mode} mode trains cached features in one process; run it without torchrun"
+            )
+        tables = feature_tables(FeatureCache(clip, transform, paths.cache), train_pairs, val_pairs, config)
+        if config.mode == "head":
+            add_head(clip, config.head_hidden)
     params, peft_model = apply_mode(
         clip.model, config.mode, config.lora_r, config.lora_alpha, config.lora_dropout
     )
@@ -337,12 +401,8 @@ def train(config: TrainConfig) -> Path:
         start = state["step"]
         log.info("resumed %s at step %d", config.name, start)
 
-    if config.mode == "frozen":
-        if rt.world > 1:
-            raise RuntimeError("frozen mode trains cached features in one process; run it without torchrun")
-        forward = feature_forward(
-            clip, FeatureCache(clip, transform, paths.cache), train_pairs, val_pairs, config
-        )
+    if cached:
+        forward = feature_forward(clip, tables, config.mode)
         tensors = None
     else:
         module: nn.Module = clip.model
@@ -389,13 +449,14 @@ def train(config: TrainConfig) -> Path:
         )
         stream = iter(loader)
 
-    runlog = RunLog(run_dir, rt.main)
     meta_path = run_dir / "states.json"
     meta = json.loads(meta_path.read_text()) if config.resume and meta_path.is_file() else {}
+    if start == 0 and rt.main:  # the untrained model's figures: the first point of the paper's Fig. 2
+        clip.model.eval()
+        runlog.write(0, validate(forward, loss_fn, val_pairs, config))
     bar = tqdm(
         total=config.steps, initial=start, desc=f"train {config.name}", unit="step", disable=not rt.main
     )
-    last_metrics: dict[str, float] = {}
     tick, seen = time.perf_counter(), 0
     for step in range(start, config.steps):
         set_train(clip.model, config.mode)
@@ -438,12 +499,12 @@ def train(config: TrainConfig) -> Path:
         bar.update(1)
         if done % config.val_every == 0 or done == config.steps:
             clip.model.eval()
-            last_metrics = validate(forward, loss_fn, val_pairs, config.batch_size)
+            metrics = validate(forward, loss_fn, val_pairs, config)
             if rt.main:
-                runlog.write(done, last_metrics)
+                runlog.write(done, metrics)
                 name = f"state-{done:07d}.pt"
-                save_state(run_dir / name, done, clip.model, loss_fn, optimizer, scheduler, last_metrics)
-                meta[name] = last_metrics
+                save_state(run_dir / name, done, clip.model, loss_fn, optimizer, scheduler, metrics)
+                meta[name] = metrics
                 meta_path.write_text(json.dumps(meta, indent=2))
                 prune_states(run_dir, config.keep_best)
             rt.barrier()
@@ -451,7 +512,7 @@ def train(config: TrainConfig) -> Path:
     runlog.close()
 
     # Export the best state by validation loss (the last when there is no validation set).
-    out = paths.checkpoints / config.name
+    exported = None
     if rt.main:
         chosen = best_state(run_dir)
         state = torch.load(chosen, map_location="cpu", weights_only=False)
@@ -468,11 +529,15 @@ def train(config: TrainConfig) -> Path:
             "train_pairs": len(train_pairs),
             "val_pairs": len(val_pairs),
         }
-        export_checkpoint(clip, out, config, metrics, train_pairs, val_pairs)
+        exported = export_checkpoint(clip, config, metrics, train_pairs, val_pairs, base_sha256)
         with session_scope() as session:
-            register_checkpoint(session, config.name, out, config.model, config.recipe, metrics)
+            register_checkpoint(session, config.name, exported, config.model, config.recipe, metrics)
     rt.barrier()
-    return out
+    if rt.world > 1:  # every rank returns the folder rank 0 wrote
+        box = [exported.path if exported else None]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+    return exported.path
 
 
 class _Batches:

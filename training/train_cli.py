@@ -8,11 +8,13 @@ import typer
 
 
 def train_command(
-    recipe: str = typer.Option("lite", help="paper | cosine | lite | tiny"),
+    recipe: str = typer.Option("lite", help="paper | paper-code | cosine | lite | tiny"),
     config_file: Path | None = typer.Option(None, "--config", help="YAML or TOML file of TrainConfig fields"),
-    name: str | None = typer.Option(None, help="checkpoint name (default paperclip-<recipe>)"),
+    name: str | None = typer.Option(
+        None, help="checkpoint name (default paperclip-<recipe>); an existing name gets a new version"
+    ),
     model: str | None = typer.Option(None, help="base model spec (lite, tiny, ViT-B-16:openai, a folder)"),
-    mode: str | None = typer.Option(None, help="full | frozen | lora | lock-image | lock-text"),
+    mode: str | None = typer.Option(None, help="full | frozen | head | lora | lock-image | lock-text"),
     variant: str | None = typer.Option(None, help="caption variant: summary | raw | both"),
     steps: int | None = typer.Option(None),
     batch_size: int | None = typer.Option(None),
@@ -20,6 +22,7 @@ def train_command(
     schedule: str | None = typer.Option(None, help="constant | cosine (after warm-up)"),
     loss: str | None = typer.Option(None, help="clip | siglip"),
     device: str | None = typer.Option(None),
+    precision: str | None = typer.Option(None, help="fp32 | bf16 (autocast)"),
     workers: int | None = typer.Option(None),
     seed: int | None = typer.Option(None),
     compile: bool | None = typer.Option(None, "--compile/--no-compile"),
@@ -41,6 +44,7 @@ def train_command(
         "schedule": schedule,
         "loss": loss,
         "device": device,
+        "precision": precision,
         "workers": workers,
         "seed": seed,
         "compile": compile,
@@ -59,7 +63,7 @@ def train_command(
     except ValueError as exc:  # pydantic's ValidationError included
         raise typer.BadParameter(str(exc)) from exc
     path = train(config)
-    typer.echo(f"checkpoint {config.name}: {path}")
+    typer.echo(f"checkpoint {config.name} {path.name}: {path}")
 
 
 def wise_ft_command(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import HTTPException, Path, Query, Request
+from fastapi import Path, Query, Request
 
-from app.queries import Filters
+from app.filtered import Filters
+from app.retrieval import MAX_K, MAX_RESULTS
 from app.runtime import Runtime
 
 API_PREFIX = "/api/v1"  # routers carry it themselves, so route templates (metrics labels) include it
@@ -20,25 +21,35 @@ def runtime(request: Request) -> Runtime:
 
 def filters(
     instrument: str | None = Query(None, max_length=64, description="Instrument, e.g. ACS/WFC"),
-    filter: str | None = Query(None, max_length=128, description="Filter name, e.g. F814W"),
-    cycle: str | None = Query(None, pattern=r"^\d{0,3}$", description="Proposal cycle (empty = any)"),
+    filter: str | None = Query(None, max_length=128, description="Filter name (substring), e.g. F814W"),
+    cycle: str | None = Query(None, pattern=r"^[0-9]{0,3}$", description="Proposal cycle (empty = any)"),
     proposal: str | None = Query(None, max_length=64, description="Proposal id, e.g. 15354"),
     target: str | None = Query(None, max_length=256, description="Target name (substring)"),
+    collection: str | None = Query(None, max_length=32, description="Collection, e.g. HST"),
+    sky_cell: str | None = Query(
+        None,
+        pattern=r"^([0-9]{1,2}/[0-9]{1,19})?$",
+        description="HEALPix nested cell as ORDER/INDEX (order 0-29), e.g. 6/17970; a cell outside "
+        "the sky holds nothing",
+    ),
 ) -> Filters:
     """Empty strings (as a plain HTML form sends them) mean "any"."""
-    if any("\x00" in (v or "") for v in (instrument, filter, proposal, target)):
-        raise HTTPException(422, "filters must not contain NUL characters")  # Postgres text cannot hold them
+    order, _, cell = (sky_cell or "").partition("/")
     return Filters(
-        instrument or None, filter or None, int(cycle) if cycle else None, proposal or None, target or None
+        instrument or None,
+        filter or None,
+        int(cycle) if cycle else None,
+        proposal or None,
+        target or None,
+        collection or None,
+        (int(order), int(cell)) if sky_cell else None,
     )
 
 
 def paging(
-    request: Request,
-    k: int = Query(12, ge=1, description="Results per page"),
-    page: int = Query(1, ge=1, le=1000, description="Page number, from 1"),
+    k: int = Query(12, ge=1, le=MAX_K, description="Results per page"),
+    page: int = Query(
+        1, ge=1, le=MAX_RESULTS, description=f"Page number, from 1; ranks past {MAX_RESULTS} are not served"
+    ),
 ) -> tuple[int, int]:
-    max_k = runtime(request).settings.max_k
-    if k > max_k or page * k > 10 * max_k:
-        raise HTTPException(422, f"k must be at most {max_k} and page*k at most {10 * max_k}")
     return k, page

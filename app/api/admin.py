@@ -45,7 +45,7 @@ def activate(version_id: DbId, rt: Runtime = Depends(runtime)) -> AdminResult:
     with session_scope(rt.settings.db_url) as s:
         if not queries.activate_version(s, version_id):
             raise HTTPException(404, f"no ready index version {version_id}")
-    rt.refresh()
+    rt.refresh(force=True)  # an explicit activation is tried now, whatever its backoff
     loaded = rt.loaded
     if loaded is None or loaded.version_id != version_id:
         if previous is not None:

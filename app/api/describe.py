@@ -23,7 +23,7 @@ def describe(
     proposals: int = PROPOSALS,
     rt: Runtime = Depends(runtime),
 ) -> DescribeResult:
-    return retrieval.describe_image(rt, read_image(file, rt.settings), k, proposals)
+    return retrieval.describe_image(rt, read_image(file, rt), k, proposals)
 
 
 @router.get(

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from app import retrieval
 from app.api import API_PREFIX, DbId, filters, paging, runtime
-from app.queries import Filters
+from app.filtered import Filters
 from app.runtime import Runtime
 from app.schemas import Problem, SearchPage
 from app.uploads import read_image
 
 router = APIRouter(prefix=API_PREFIX, tags=["image retrieval"])
-UPLOAD_ERRORS = {s: {"model": Problem} for s in (400, 413, 415, 422, 503)}
+UPLOAD_ERRORS = {s: {"model": Problem} for s in (400, 413, 415, 422, 429, 503)}
 
 
 @router.get(
@@ -34,7 +34,7 @@ def search_image(
     kp: tuple[int, int] = Depends(paging),
     rt: Runtime = Depends(runtime),
 ) -> SearchPage:
-    return retrieval.search_image(rt, read_image(file, rt.settings), *kp, f)
+    return retrieval.search_image(rt, read_image(file, rt), *kp, f)
 
 
 @router.get(

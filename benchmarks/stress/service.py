@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 HST_MINI = Path(os.environ.get("PAPERCLIP_HST_MINI", REPO.parent / "shared" / "data" / "hst-mini"))
 INSTRUMENTS = ("ACS/WFC", "WFC3/UVIS", "WFC3/IR", "WFPC2", "STIS")
 FILTERS = ("F814W", "F606W", "F435W", "F160W", "F502N", "F656N")
+EPOCH = datetime(1995, 1, 1, tzinfo=UTC)
 
 
 def unit_vectors(n: int, d: int, seed: int) -> np.ndarray:
@@ -117,6 +119,7 @@ def make_archive(home: Path, url: str, n: int, spec: str, seed: int = 0, kind: s
                         "instrument": rng.choice(INSTRUMENTS),
                         "filters": rng.choice(FILTERS),
                         "target": f"NGC {i % 7000}",
+                        "start_time": EPOCH + timedelta(seconds=rng.uniform(0, 8e8)),  # with microseconds
                         "local_path": previews[i % len(previews)],
                     }
                     for i in range(start, min(n, start + 20_000))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import requests
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -34,16 +34,20 @@ class Fetcher:
     max_bytes: int
 
     def fetch(self, url: str, expected_size: int | None = None) -> Downloaded:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return Downloaded(self._get(url, expected_size), attempt)
-            except DownloadError as e:
-                if not e.retry or attempt > self.retries:
-                    e.attempts = attempt
-                    raise
-            time.sleep(self.backoff_s * 2 ** (attempt - 1))
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=wait_exponential(multiplier=self.backoff_s),
+            retry=retry_if_exception(lambda e: isinstance(e, DownloadError) and e.retry),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    data = self._get(url, expected_size)
+        except DownloadError as e:
+            e.attempts = retrying.statistics["attempt_number"]
+            raise
+        return Downloaded(data, retrying.statistics["attempt_number"])
 
     def _get(self, url: str, expected_size: int | None) -> bytes:
         try:

@@ -11,13 +11,13 @@ duplicates.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from tenacity import Retrying, stop_after_attempt, wait_exponential
 from tqdm import tqdm
 
 from indexer.harvest.catalog import Catalog, read_catalog
@@ -218,14 +218,11 @@ def planned_previews(settings: Settings, collection: str, pid: str, n: int, seed
     if cache.is_file():
         eligible = [Preview(**p) for p in json.loads(cache.read_text())["previews"]]
     else:
-        for attempt in range(settings.download_retries + 1):
-            try:
-                eligible = query_previews(collection, pid, settings.mast_timeout_s)
-                break
-            except Exception:
-                if attempt == settings.download_retries:
-                    raise
-                time.sleep(settings.download_backoff_s * 2**attempt)
+        eligible = Retrying(
+            stop=stop_after_attempt(settings.download_retries + 1),
+            wait=wait_exponential(multiplier=settings.download_backoff_s),
+            reraise=True,
+        )(query_previews, collection, pid, settings.mast_timeout_s)
         atomic_write(cache, json.dumps({"previews": [p.to_json() for p in eligible]}).encode())
     return sample(eligible, n, seed, collection, pid)
 

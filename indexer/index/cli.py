@@ -20,7 +20,10 @@ def build_cmd(
         "-m",
         help="Checkpoint name or folder, lite, tiny or NAME:PRETRAINED; default: newest checkpoint, else lite",
     ),
-    kind: str = typer.Option("auto", help="auto (flat up to PAPERCLIP_INDEX_EXACT_MAX), flat, hnsw, ivfpq"),
+    kind: str = typer.Option(
+        "auto",
+        help="auto (flat up to PAPERCLIP_INDEX_EXACT_MAX, hnsw up to _INDEX_HNSW_MAX, then ivfpq), flat, hnsw, ivfpq",
+    ),
     activate: bool = typer.Option(True, "--activate/--no-activate", help="Serve it once built"),
 ) -> None:
     """Embed every observation's preview into a new index version (resumes an interrupted build)."""

@@ -21,9 +21,18 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from paperclip.checkpoints import find_checkpoint
+from paperclip.checkpoints import label as checkpoint_label
 from paperclip.config import get_settings
 from paperclip.db import session_scope, upsert
-from paperclip.index_files import IndexCorrupt, IndexFiles, read_index_files, write_index_files
+from paperclip.index_files import (
+    IndexCorrupt,
+    IndexFiles,
+    check_weights,
+    read_index_files,
+    write_index_files,
+)
+from paperclip.index_meta import read_from_db
 from paperclip.schema import Checkpoint, IndexVersion, LedgerEntry, Observation, VocabularyTerm
 from paperclip.storage import get_paths
 from paperclip.vocabulary import seed_vocabulary
@@ -227,24 +236,22 @@ def verify(version_id: int | None = None, sample: int = 8, seed: int = 0) -> Ver
 
 # -- internals -------------------------------------------------------------------------------------
 def resolve_model(model: str) -> tuple[str, int | None]:
-    """(load_model spec, checkpoints.id): a checkpoint name or folder becomes its absolute path."""
+    """(load_model spec, checkpoints.id): a checkpoint name (its newest version), ``name@vN`` or
+    folder becomes its absolute path."""
     with session_scope() as s:
-        row = s.scalar(select(Checkpoint).where(Checkpoint.name == model))
-        if row is None and Path(model).expanduser().is_dir():
-            path = str(Path(model).expanduser().resolve())
-            row = s.scalar(select(Checkpoint).where(Checkpoint.path == path))
-            if row is None:
-                return path, None
+        row = find_checkpoint(s, model)
         if row is not None:
             return str(Path(row.path).expanduser().resolve()), row.id
+    if Path(model).expanduser().is_dir():
+        return str(Path(model).expanduser().resolve()), None
     return model, None
 
 
 def default_model() -> str:
-    """The newest registered checkpoint, else the offline ``lite`` model."""
+    """The newest registered checkpoint version, else the offline ``lite`` model."""
     with session_scope() as s:
-        name = s.scalar(select(Checkpoint.name).order_by(Checkpoint.created_at.desc(), Checkpoint.id.desc()))
-    return name or "lite"
+        row = s.scalar(select(Checkpoint).order_by(Checkpoint.created_at.desc(), Checkpoint.id.desc()))
+        return checkpoint_label(row) if row else "lite"
 
 
 def embeddable(session: Session) -> list[tuple[int, str]]:
@@ -404,7 +411,7 @@ def _make_version(
     item_ids = np.fromiter((i for i, _ in items), np.int64, len(items))
     kept = base.ids[np.isin(base.ids, item_ids)] if base is not None else np.zeros(0, np.int64)
     needed = [items[i] for i in np.flatnonzero(~np.isin(item_ids, kept))]
-    kind = choose_kind(kind, len(items), settings.index_exact_max)
+    kind = choose_kind(kind, len(items), settings.index_exact_max, settings.index_hnsw_max)
     work = WorkDir(paths.indexes, spec)
     group = _Group(world)
     try:
@@ -417,6 +424,8 @@ def _make_version(
             )
             device = f"cuda:{local_rank}" if world > 1 and torch.cuda.is_available() else settings.device
             clip = load_model(spec, device)
+            if base is not None:  # its vectors are reused: they must come from these weights
+                check_weights(base.manifest, clip.weights_sha256)
             workers = settings.embed_workers
             if workers is None:
                 workers = max(0, ((os.cpu_count() or 1) - 1) // world)
@@ -495,16 +504,24 @@ def _finish(
     else:
         index = make_index(kind, vectors, ids)
     vocab, vocab_vectors = _vocabulary(clip)
+    with session_scope() as s:  # read afresh at every build and add: metadata edited since is picked up
+        metadata = read_from_db(s, ids)
     with session_scope() as s:
         row = s.get(IndexVersion, version_id)
         final = Path(row.path)
         checkpoint_pk = row.checkpoint_pk
     if final.exists():  # a previous attempt died after writing the folder but before marking it ready
         shutil.rmtree(final)
-    meta = {"model_spec": spec, "kind": kind, "version_id": version_id, "checkpoint_pk": checkpoint_pk}
+    meta = {
+        "model_spec": spec,
+        "weights_sha256": clip.weights_sha256,  # the service refuses to pair this index with other weights
+        "kind": kind,
+        "version_id": version_id,
+        "checkpoint_pk": checkpoint_pk,
+    }
     if base is not None:
         meta["base_version"] = int(base.manifest.get("version_id", 0))
-    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta)
+    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta, metadata)
     _set_status(
         version_id,
         status="ready",

@@ -10,14 +10,14 @@ SQLite drops a table's triggers when a batch migration recreates the table: a la
 that recreates proposals, captions or observations must run ``create_sqlite_triggers`` again.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -26,6 +26,7 @@ from paperclip.config import Settings, get_settings
 from paperclip.db import session_scope
 from paperclip.imaging import decode, encode_jpeg, to_preview
 from paperclip.index_files import write_index_files
+from paperclip.index_meta import read_from_db
 from paperclip.schema import Caption, IndexVersion, Observation, Proposal
 from paperclip.storage import ImageStore
 from paperclip.vocabulary import load_vocabulary
@@ -129,7 +130,8 @@ def archive_files(tmp_path_factory, hst_mini, tiny_model) -> ArchiveFiles:
         images=store.root,
         proposals=list(proposals.values()),
         observations=observations,
-        vectors=tiny_model.encode_images(previews),
+        # rounded as the indexer stores them (float16), so exact answers are exactly comparable
+        vectors=tiny_model.encode_images(previews).astype(np.float16).astype(np.float32),
         vocab=vocab,
         vocab_vectors=tiny_model.encode_text([t.text for t in terms]),
     )
@@ -146,6 +148,7 @@ class Service:
     client: httpx.Client
     stop: Callable[[], None]
     versions: list[int] = field(default_factory=list)
+    runtime: Any = None  # the app's Runtime (the server runs in this process)
 
     def api(self, path: str) -> str:
         return f"{self.url}/api/v1{path}"
@@ -173,6 +176,17 @@ class Service:
                 return ready
             time.sleep(0.1)
         raise AssertionError(f"version {version_id} never served; last /ready: {ready}")
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """One sample of a Prometheus text exposition (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
 
 
 def insert_archive(db_url: str, archive: ArchiveFiles, synthetic: bool) -> tuple[list[int], list[int]]:
@@ -211,8 +225,10 @@ def add_version(
     archive: ArchiveFiles,
     activate: bool = True,
     spec: str = "tiny",
+    metadata: bool = True,
 ) -> tuple[int, Path]:
-    """Write an index version folder (flat inner product, ids = observation ids) and register it."""
+    """Write an index version folder (flat inner product, ids = observation ids) and register it;
+    without ``metadata``, as versions were written before metadata arrays existed."""
     import faiss
 
     pairs = [(i, v) for i, v in zip(ids, vectors, strict=True) if i >= 0]
@@ -221,8 +237,19 @@ def add_version(
     index = faiss.IndexIDMap(faiss.IndexFlatIP(vec.shape[1]))
     index.add_with_ids(vec, ids_arr)
     path = home / "indexes" / f"v{time.time_ns()}"
+    table = None
+    if metadata:
+        with session_scope(db_url) as s:
+            table = read_from_db(s, ids_arr)
     manifest = write_index_files(
-        path, index, ids_arr, vec, archive.vocab, archive.vocab_vectors, {"model_spec": spec, "kind": "flat"}
+        path,
+        index,
+        ids_arr,
+        vec,
+        archive.vocab,
+        archive.vocab_vectors,
+        {"model_spec": spec, "kind": "flat"},
+        table,
     )
     with session_scope(db_url) as s:
         if activate:
@@ -285,7 +312,9 @@ def make_service(env, db_url, home, archive_files) -> Iterator[Callable[..., Ser
         app = create_app(Settings(**{"index_poll_s": 0.2, **settings}))
         url, stop = start_server(app)
         client = httpx.Client(timeout=60)
-        service = Service(url, db_url, home, archive_files, ids, pks, client, stop, versions)
+        service = Service(
+            url, db_url, home, archive_files, ids, pks, client, stop, versions, app.state.runtime
+        )
         started.append(service)
         return service
 

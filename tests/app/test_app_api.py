@@ -11,6 +11,8 @@ from PIL import Image
 from paperclip.db import session_scope
 from paperclip.schema import IndexVersion
 
+from .conftest import metric
+
 
 def brute_force(service, vec: np.ndarray, keep=lambda o: True) -> list[int]:
     a = service.archive
@@ -135,11 +137,14 @@ def test_health_ready_metrics_and_docs(service):
     for _ in range(2):
         c.get(service.api("/search"), params={"q": "dwarf galaxy"})
     text = c.get(service.api("/metrics")).text
-    assert 'paperclip_http_requests_total{method="GET",route="/api/v1/search",status="200"} 2' in text
-    assert 'paperclip_embed_seconds_count{kind="text"} 1' in text  # the second query hit the cache
-    assert "paperclip_text_cache_hits_total 1" in text
-    assert "paperclip_search_seconds_count 2" in text
-    assert f"paperclip_index_vectors {len(service.archive.observations)}" in text
+    requests = metric(
+        text, "paperclip_http_requests_total", method="GET", route="/api/v1/search", status="200"
+    )
+    assert requests == 2
+    assert metric(text, "paperclip_embed_seconds_count", kind="text") == 1  # the second query hit the cache
+    assert metric(text, "paperclip_text_cache_hits_total") == 1
+    assert metric(text, "paperclip_search_seconds_count", mode="batched") == 2  # one per query
+    assert metric(text, "paperclip_index_vectors") == len(service.archive.observations)
     assert c.get(service.url + "/docs").status_code == 200
     paths = c.get(service.url + "/openapi.json").json()["paths"]
     for p in (
@@ -195,4 +200,5 @@ def test_concurrent_queries_each_get_their_own_answer(service, tiny_model):
     vectors = tiny_model.encode_text(queries)
     assert got == [brute_force(service, v)[:8] for v in vectors]
     text = service.client.get(service.api("/metrics")).text
-    assert f"paperclip_embed_batch_size_sum {len(queries)}" in text  # every query encoded exactly once
+    assert metric(text, "paperclip_embed_batch_size_sum", kind="text") == len(queries)  # each encoded once
+    assert metric(text, "paperclip_search_seconds_count", mode="batched") == len(queries)  # per query

@@ -60,7 +60,8 @@ def test_serve_command_runs_the_service(env, db_url):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperclip_cli", "serve", "--port", str(port), "--log-level", "warning"], env=env
+        [sys.executable, "-m", "paperclip_cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
     )
     try:
         deadline = time.monotonic() + 120

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import socket
-import time
 
 import numpy as np
 from astropy.io import fits
@@ -29,10 +28,10 @@ def jpeg_bytes() -> bytes:
     return buf.getvalue()
 
 
-def raw_request(url: str, head: bytes, body: bytes, wait_s: float = 20) -> tuple[int, bytes, float]:
-    """Send a request by hand (headers, then part of a body) and read what the server answers."""
+def raw_request(url: str, head: bytes, body: bytes, wait_s: float = 60) -> tuple[int, bytes]:
+    """Send a request by hand (headers, then part of a body) and read what the server answers.
+    A server waiting for the rest of the body would never answer: the read times out instead."""
     host, port = url.removeprefix("http://").split(":")
-    t0 = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=wait_s) as sock:
         sock.sendall(head)
         try:
@@ -45,7 +44,7 @@ def raw_request(url: str, head: bytes, body: bytes, wait_s: float = 20) -> tuple
             if not part:
                 break
             data += part
-    return int(data.split(b" ", 2)[1]), data, time.monotonic() - t0
+    return int(data.split(b" ", 2)[1]), data
 
 
 def test_bad_uploads_get_the_right_status(service):
@@ -90,8 +89,8 @@ def test_huge_bodies_are_refused_before_they_are_read(make_service):
         f"POST /api/v1/describe HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
         f"Content-Length: {hundred_mb}\r\n\r\n"
     ).encode()
-    status, data, elapsed = raw_request(service.url, head, preamble + b"\xff\xd8\xff" + b"\0" * 65536)
-    assert status == 413 and b"too_large" in data and elapsed < 10  # answered with 99.9 MB still unsent
+    status, data = raw_request(service.url, head, preamble + b"\xff\xd8\xff" + b"\0" * 65536)
+    assert status == 413 and b"too_large" in data  # answered with 99.9 MB still unsent
 
     chunked = (
         "POST /api/v1/search/image HTTP/1.1\r\nHost: x\r\n"
@@ -101,7 +100,7 @@ def test_huge_bodies_are_refused_before_they_are_read(make_service):
     body = b"".join(
         f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in [piece, b"\0" * 400_000, b"\0" * 400_000]
     )
-    status, data, _ = raw_request(service.url, chunked, body)  # 1.1 MB of a stream that never ends
+    status, data = raw_request(service.url, chunked, body)  # 1.1 MB of a stream that never ends
     assert status == 413 and b"too_large" in data
     ok = service.client.post(service.api("/describe"), files={"file": ("ok.jpg", jpeg_bytes())})
     assert ok.status_code == 200  # the service is fine afterwards

@@ -7,8 +7,9 @@ import random
 import re
 from collections import defaultdict
 
-from paperclip.vocabulary import load_vocabulary
-from training.captions.extract import NothingFound, extract, find_terms, phrase_keys, rank_terms
+from paperclip.mentions import find_mentions, name_keys, phrase_keys, table
+from paperclip.vocabulary import ignored_phrases, load_vocabulary
+from training.captions.extract import NothingFound, extract, rank_terms
 from training.captions.schema import ProposalSummary
 
 STOP = {
@@ -35,6 +36,10 @@ def _stems(text: str) -> set[str]:
     return {w[:-1] if w.endswith(("ae", "s")) else w for w in words}  # crude singular
 
 
+def found(text: str) -> list[str]:
+    return [m.term.text for m in find_mentions(text)]
+
+
 def test_coverage_on_112_real_abstracts(hst_mini):
     lines = (hst_mini / "abstracts_noid.txt").read_text().splitlines()
     assert len(lines) == 112
@@ -54,7 +59,7 @@ def test_coverage_on_112_real_abstracts(hst_mini):
         f"\nextractor coverage: {both}/{len(lines)} abstracts ({both / len(lines):.1%}) have >=1 object and"
         f" >=1 use case; mean {n_objects / both:.1f} objects, {n_uses / both:.1f} use cases"
     )
-    assert both / len(lines) >= 0.95
+    assert both / len(lines) >= 0.98
 
 
 def test_overlap_with_the_papers_own_summaries(hst_mini):
@@ -81,62 +86,86 @@ def test_overlap_with_the_papers_own_summaries(hst_mini):
 
 
 def test_acronyms_plurals_and_longest_match():
-    found = {
-        m.term.text for m in find_terms("AGN and QSOs near SNRs, PNe, UDGs, an LSB galaxy and SN Ia hosts.")
-    }
-    assert {"active galactic nuclei", "quasars", "supernova remnants", "planetary nebulae"} <= found
-    assert {"ultra diffuse galaxies", "low surface brightness galaxies", "Type Ia supernovae"} <= found
-    assert not find_terms("an agn, a qso and a pn")  # acronyms are case-sensitive
-    assert [m.term.text for m in find_terms("a nebula and a globular cluster")] == [
-        "nebulae",
-        "globular clusters",
-    ]
-    assert [m.term.text for m in find_terms("dwarf galaxies")] == ["dwarf galaxies"]  # not also "galaxies"
-    assert [m.term.text for m in find_terms("star-forming galaxies")] == ["star forming galaxies"]
-    assert [m.term.text for m in find_terms("galaxies. Clusters")] == [
-        "galaxies"
-    ]  # no match across punctuation
+    terms = set(found("AGN and QSOs near shocked SNRs, PNe, UDGs, an LSB galaxy and a SN Ia explosion."))
+    assert {"active galactic nuclei", "quasars", "supernova remnants", "planetary nebulae"} <= terms
+    assert {"ultra diffuse galaxies", "low surface brightness galaxies", "Type Ia supernovae"} <= terms
+    assert not find_mentions("an agn, a qso and a pn")  # acronyms are case-sensitive
+    assert found("a nebula and a globular cluster") == ["nebulae", "globular clusters"]
+    assert found("dwarf galaxies") == ["dwarf galaxies"]  # not also "galaxies"
+    assert found("star-forming galaxies") == ["star forming galaxies"]
+    assert found("galaxies. Clusters") == ["galaxies"]  # no match across punctuation
+    assert found("JUPITER'S GREAT RED SPOT AND ITS ZONAL WINDS") == ["atmospheric dynamics"] * 2  # all caps
 
 
-def test_salience_ranks_the_subject_first_and_caps_at_five():
+def test_salience_ranks_the_subject_first_caps_at_five_and_drops_passing_mentions():
     abstract = (
         "We will image planetary nebulae in the Magellanic Clouds. Planetary nebulae trace the late "
-        "stages of stellar evolution. The PNe also show dust, shocks, jets, white dwarfs, binaries, "
-        "stellar winds and HII regions, and we measure abundances, distances and ages and metallicity."
+        "stages of stellar evolution. The PNe show dust, shocks and jets around their white dwarfs; the dust, "
+        "shocks, jets and white dwarfs of PNe in binaries are compared with single white dwarfs, with dust "
+        "and shocks modelled, and we measure the nebular abundances and ages. Unlike supernova remnants, "
+        "PNe are not destroyed quickly."
     )
     summary = extract(abstract)
     assert summary.objects_and_phenomena[0] == "planetary nebulae"
     assert len(summary.objects_and_phenomena) == 5
-    assert summary.science_use_cases[0] in {"stellar evolution", "stellar abundances"}
+    assert "supernova remnants" not in summary.objects_and_phenomena  # one late passing mention
+    assert summary.science_use_cases[0] == "stellar evolution"
     ranked = rank_terms(abstract)["object"]
     assert [score for _, score in ranked] == sorted((score for _, score in ranked), reverse=True)
+    assert ranked[-1][0] == "supernova remnants"  # ranked, but below the share kept
     assert extract(abstract) == summary  # deterministic
+    quoted = rank_terms(
+        "We image dwarf galaxies to measure their stellar masses. The stellar mass < 1e8 Msun."
+    )
+    measured = rank_terms(
+        "We image dwarf galaxies to measure their stellar masses. The stellar mass matters."
+    )
+    assert (
+        dict(quoted["use_case"])["stellar mass measurements"]
+        < dict(measured["use_case"])["stellar mass measurements"]
+    )  # a value after the phrase describes the target
 
 
 def test_nothing_found_is_an_error():
     try:
         extract("We request orbits for this program.")
     except NothingFound as err:
-        assert "object" in str(err)
+        assert "object" in str(err) and err.reason == "no_object"
     else:
         raise AssertionError("expected NothingFound")
 
 
 def test_vocabulary_is_consistent():
+    """One meaning per phrase: no phrase of two terms, no sense or name hidden by a plain phrase."""
     terms = load_vocabulary()
     assert sum(t.source == "paper" for t in terms) == 77
-    assert len(terms) >= 200
+    assert len(terms) >= 250
     assert len({(t.text, t.kind) for t in terms}) == len(terms)
     owner: dict[tuple, set[str]] = defaultdict(set)
+    senses: dict[tuple, set[str]] = defaultdict(set)
+    names: dict[tuple, set[str]] = defaultdict(set)
     for term in terms:
         for phrase in (term.text, *term.synonyms):
-            sensitive, keys = phrase_keys(phrase)
-            for key in keys:
-                owner[(sensitive, key)].add(term.text)
-    clashes = {key: names for key, names in owner.items() if len(names) > 1}
-    assert not clashes, clashes
+            for key in phrase_keys(phrase):
+                owner[key].add(term.text)
+        for sense in term.senses:
+            for phrase in sense.phrases:
+                for key in phrase_keys(phrase):
+                    senses[key].add(term.text)
+        for name in term.names:
+            for key in name_keys(name):
+                names[key].add(term.text)
+    assert not {key: ts for key, ts in owner.items() if len(ts) > 1}
+    assert not {key: senses[key] for key in senses if key in owner}, "a plain phrase hides a sense"
+    assert not {key: ts for key, ts in names.items() if len(ts) > 1}
+    ignored = {key for p in ignored_phrases() for key in phrase_keys(p, inflect=False)}
+    assert ignored & set(owner) <= {
+        ("transient",),
+        ("elliptical",),
+    }  # adjectives; the plural nouns still count
+    assert table().patterns  # every pattern compiled
     for term in terms:  # each term finds itself
-        assert [m.term.text for m in find_terms(f"about {term.text} here")] == [term.text]
+        assert found(f"about {term.text} here") == [term.text], term.text
 
 
 def test_synthetic_archive_abstracts():

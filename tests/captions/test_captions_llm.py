@@ -4,6 +4,9 @@ fallback from json_schema, caching and failure recording."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +14,15 @@ from sqlalchemy import func, select
 from paperclip.config import get_settings
 from paperclip.db import session_scope
 from paperclip.schema import Caption, Proposal
-from training.captions.llm import PROMPT_VERSION, SYSTEM_PROMPT, ChatSummarizer, LLMFailure
+from training.captions.llm import (
+    MAX_WORDS,
+    PAPER_EXAMPLE,
+    PROMPT_VERSION,
+    SYSTEM_PROMPT,
+    ChatSummarizer,
+    LLMFailure,
+    parse_answer,
+)
 from training.captions.run import run_captions
 
 GOOD = json.dumps({"objects_and_phenomena": ["white dwarfs"], "science_use_cases": ["stellar ages"]})
@@ -23,11 +34,21 @@ EXTRA_KEY = json.dumps({"objects_and_phenomena": ["a b"], "science_use_cases": [
 TELESCOPE = json.dumps(
     {"objects_and_phenomena": ["HST images of quasars"], "science_use_cases": ["cosmology"]}
 )
+GREEK = ("alpha", "beta", "gamma", "delta", "epsilon")
+TOO_LONG = json.dumps(  # five and five distinct items of ten words: 100 words in all
+    {
+        "objects_and_phenomena": [
+            f"young massive star clusters in nearby interacting spiral galaxies {g}" for g in GREEK
+        ],
+        "science_use_cases": [f"measure ages and masses of clusters formed during the {g}" for g in GREEK],
+    }
+)
 SCRIPTS = {
     "valid": [("content", GOOD)],
     "schema_then_ok": [("content", TOO_MANY), ("content", GOOD)],
     "malformed_then_ok": [("content", "{not json"), ("content", GOOD)],
     "rules_then_ok": [("content", TELESCOPE), ("content", GOOD)],
+    "too_long_then_ok": [("content", TOO_LONG), ("content", GOOD)],
     "fenced": [("content", f"```json\n{GOOD}\n```")],
     "rate_limited": [(429, '{"error": "slow down"}'), (429, '{"error": "slow down"}'), ("content", GOOD)],
     "server_error": [(500, '{"error": "boom"}')],
@@ -44,7 +65,15 @@ def _client(server, **kw) -> ChatSummarizer:
 def test_summarizer_handles_each_reply(chat_server):
     chat_server.scripts = SCRIPTS
     client = _client(chat_server)
-    for case in ("valid", "schema_then_ok", "malformed_then_ok", "rules_then_ok", "fenced", "rate_limited"):
+    for case in (
+        "valid",
+        "schema_then_ok",
+        "malformed_then_ok",
+        "rules_then_ok",
+        "too_long_then_ok",
+        "fenced",
+        "rate_limited",
+    ):
         result = client.summarize(f"CASE:{case} An abstract.", title="A title")
         assert result.summary.text == "white dwarfs; stellar ages", case
     assert chat_server.calls["rate_limited"] == 3
@@ -54,6 +83,8 @@ def test_summarizer_handles_each_reply(chat_server):
     resend = [r for r in chat_server.requests if "CASE:malformed_then_ok" in r["messages"][1]["content"]][1]
     assert resend["messages"][2] == {"role": "assistant", "content": "{not json"}
     assert "invalid" in resend["messages"][3]["content"]
+    too_long = [r for r in chat_server.requests if "CASE:too_long_then_ok" in r["messages"][1]["content"]][1]
+    assert f"at most {MAX_WORDS} in all" in too_long["messages"][3]["content"]
 
     first = chat_server.requests[0]
     assert first["model"] == "test-model" and first["temperature"] == 0
@@ -75,6 +106,19 @@ def test_summarizer_handles_each_reply(chat_server):
     with pytest.raises(LLMFailure, match="HTTP 401"):
         client.summarize("CASE:unauthorized x")
     assert chat_server.calls["unauthorized"] == 1  # a client error is not retried
+
+
+def test_prompt_carries_the_papers_example_and_its_80_word_cap(hst_mini):
+    assert MAX_WORDS == 80 and f"At most {MAX_WORDS} words in all" in SYSTEM_PROMPT
+    example = json.loads(SYSTEM_PROMPT.split("Example answer: ", 1)[1])
+    assert example == PAPER_EXAMPLE and parse_answer(json.dumps(example)).objects_and_phenomena[2] == (
+        "supernova remnants"
+    )
+    # The paper's own summaries of four proposals keep to about the cap (split on its commas).
+    for line in (hst_mini / "manifest.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get("summary"):
+            assert len(record["summary"].split()) <= MAX_WORDS + 5, record["proposal_id"]
 
 
 def test_server_without_json_schema_gets_json_mode(chat_server):
@@ -118,7 +162,10 @@ def test_run_captions_llm_caches_and_retries_failures(env, db_url, chat_server, 
     ]
     with session_scope(db_url) as s:
         s.add_all(
-            Proposal(collection="T", proposal_id=c, abstract=f"CASE:{c} Spiral galaxies.") for c in cases
+            Proposal(
+                collection="T", proposal_id=c, abstract=f"CASE:{c} Deep imaging of nearby spiral galaxies."
+            )
+            for c in cases
         )
     chat_server.scripts = SCRIPTS
     chat_server.delay_s = 0.05
@@ -171,3 +218,34 @@ def test_llm_generator_needs_an_endpoint(env):
         run_captions("llm", progress=False)
     with pytest.raises(ValueError, match="generator must be one of"):
         run_captions("gpt", progress=False)
+
+
+def test_compare_prints_extractor_terms_beside_llm_terms(env, db_url, chat_server, monkeypatch, hst_mini):
+    lines = (hst_mini / "abstracts_noid.txt").read_text().splitlines()
+    with session_scope(db_url) as s:
+        for i in (38, 100):
+            abstract = re.match(r"Category: .*?\.\s+(.*)", lines[i]).group(1)
+            s.add(Proposal(collection="HST", proposal_id=f"p{i}", title=f"Proposal {i}", abstract=abstract))
+        s.add(
+            Proposal(
+                collection="HST",
+                proposal_id="only-llm",
+                abstract="CASE:valid We request orbits for this program.",
+            )
+        )
+    cmd = [sys.executable, "-m", "paperclip_cli", "caption"]
+    none = subprocess.run([*cmd, "--compare"], env=env, capture_output=True, text=True, timeout=120)
+    assert none.returncode == 0 and "no proposal has both" in none.stdout
+    assert run_captions("extract", progress=False).generated == 2
+    for name, value in {"LLM_BASE_URL": chat_server.url, "LLM_MODEL": "test-model"}.items():
+        monkeypatch.setenv(f"PAPERCLIP_{name}", value)
+    get_settings.cache_clear()
+    assert run_captions("llm", progress=False).generated == 3
+    out = subprocess.run([*cmd, "--compare"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "HST p38: Proposal 38" in out.stdout and "HST p100: Proposal 100" in out.stdout
+    assert "only-llm" not in out.stdout  # it has no extractor summary
+    assert "llm:       spiral galaxies, star clusters" in out.stdout
+    assert "extractor: galactic nuclei, starburst galaxies, star clusters" in out.stdout
+    summary = out.stdout.strip().splitlines()[-1]
+    assert summary.startswith("2 proposals with both:") and "LLM terms" in summary

@@ -49,10 +49,20 @@ def test_cli_compares_base_and_checkpoint(env, db_url, mini_records, tuned_check
         monkeypatch.delenv(key)
     get_settings.cache_clear()
     # the real command in-process (a subprocess would spend most of its time importing torch)
-    result = CliRunner().invoke(app, ["evaluate", "--checkpoints", "tiny-tuned", "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["evaluate", "--checkpoints", "tiny-tuned", "--out", str(out), "--eval-augment", "2"]
+    )
     assert result.exit_code == 0, result.output[-2000:]
     assert f"report: {out / 'report.html'}" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
+    # the small validation set is flagged, and every printed figure carries its interval
+    assert "warning: validation holds" in result.output and "fewer than 200" in result.output
+    lo, hi = metrics["models"]["tiny-tuned"]["ci95"]["image_to_text.auc"]
+    assert (
+        f"AUC {metrics['models']['tiny-tuned']['image_to_text']['auc']:.3f} [{lo:.3f}, {hi:.3f}]"
+        in result.output
+    )
+    assert "augmented (2 draws)" in result.output and metrics["protocol"]["eval_augment"] == 2
     assert list(metrics["models"]) == ["base", "tiny-tuned"]  # base added, from the row's base_model
     assert metrics["models"]["base"]["spec"] == "tiny"
     assert metrics["models"]["base"]["judge"] is None

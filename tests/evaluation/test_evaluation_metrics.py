@@ -168,3 +168,65 @@ def test_class_query_from_label():
     with_synonym = next(t for t in load_vocabulary() if t.synonyms)
     assert class_query(with_synonym.synonyms[0].replace(" ", "_")) == with_synonym.text
     assert class_query("zz_unlisted__blob-class") == "zz unlisted blob-class"
+
+
+def test_pair_retrieval_is_both_directions_strict_and_any_caption():
+    emb = random_unit(12, 16, np.random.default_rng(1))
+    groups = np.repeat(np.arange(4), 3)
+    scores = emb @ emb.T
+    out = M.pair_retrieval(scores, groups)
+    assert out["image_to_text"]["auc"] == M.retrieval_metrics(stats(scores))["auc"]
+    assert out["text_to_image"]["mrr"] == M.retrieval_metrics(stats(scores.T))["mrr"]
+    any_caption = groups[:, None] == groups[None, :]
+    assert out["image_to_text"]["duplicate_aware"] == M.retrieval_metrics(stats(scores, any_caption))
+
+
+def test_in_batch_accuracy_is_the_released_codes_top_k_in_batches():
+    rng = np.random.default_rng(2)
+    text, image = random_unit(250, 8, rng), random_unit(250, 8, rng)
+    # by hand: full batches of 100 (the last 50 dropped), true image within the top 10 of its row
+    hits = []
+    for start in (0, 100):
+        s = text[start : start + 100] @ image[start : start + 100].T
+        hits += [(s[i] > s[i, i]).sum() < 10 for i in range(100)]
+    assert M.in_batch_accuracy(text, image, 100, 10) == pytest.approx(np.mean(hits))
+    assert M.in_batch_accuracy(text, text, 100, 1) == 1.0
+    assert M.in_batch_accuracy(text[:30], image[:30], 100, 30) == 1.0  # fewer rows: one batch of all
+    assert M.in_batch_accuracy(np.ones((100, 2)), np.ones((100, 2)), 100, 10) == pytest.approx(0.1)  # ties
+
+
+def test_bootstrap_resamples_proposals_not_pairs():
+    """Ten proposals of 50 identical values each: the interval reflects 10 draws, not 500."""
+    values = np.repeat(np.arange(10, dtype=float), 50)
+    groups = np.repeat(np.arange(100, 110), 50)
+    boot = M.Bootstrap(groups, resamples=2000, seed=0)
+    lo, hi = M.interval(boot.mean(values, groups))
+    sd = np.std(np.arange(10)) / np.sqrt(10)  # the standard error with 10 independent units
+    assert lo < 4.5 < hi
+    assert hi - lo == pytest.approx(2 * 1.96 * sd, rel=0.15)
+    assert M.Bootstrap(groups, 2000, 0).counts.tolist() == boot.counts.tolist()  # seeded
+    median = M.interval(boot.median(values, groups))
+    assert median[0] <= 4 <= median[1]
+    assert M.interval(np.array([np.nan, np.nan])) is None
+
+
+def test_retrieval_samples_match_the_reported_metrics():
+    emb = random_unit(40, 8, np.random.default_rng(3))
+    noisy = emb + 0.8 * random_unit(40, 8, np.random.default_rng(4))
+    groups = np.repeat(np.arange(20), 2)
+    st_ = stats(emb @ noisy.T)
+    boot = M.Bootstrap(groups, resamples=300, seed=1)
+    samples = M.retrieval_samples(st_, boot, groups)
+    point = M.retrieval_metrics(st_)
+    assert set(samples) == {f"top_k_accuracy.{k}" for k in M.PERCENTS} | {
+        "auc", "recall_at_1", "recall_at_5", "recall_at_10", "median_rank", "mrr"
+    }  # fmt: skip
+    for key in ("auc", "recall_at_5", "mrr"):
+        lo, hi = M.interval(samples[key])
+        assert lo <= point[key] <= hi and hi - lo > 0
+    # with every proposal drawn once, the resampled figures are the reported ones
+    once = M.Bootstrap(groups, resamples=1, seed=0)
+    once.counts[:] = 1
+    again = M.retrieval_samples(st_, once, groups)
+    assert again["auc"][0] == pytest.approx(point["auc"])
+    assert again["top_k_accuracy.10"][0] == pytest.approx(point["top_k_accuracy"]["10"])

@@ -52,7 +52,7 @@ def test_two_models_side_by_side(mini_records, tuned_checkpoint, llm_server, hom
         assert len(m["descriptions"]) == 6
         # the judge saw each paper query's top 10 and its precision follows from the answers
         assert list(m["image_retrieval"]) == list(PAPER_QUERIES)
-        by_obs = {i + 1: r.abstract for i, r in enumerate(mini_records)}
+        by_obs = {i + 1: abstracts[r.proposal] for i, r in enumerate(mini_records)}  # what the judge reads
         verdicts = [llm_server.says_yes(q, by_obs[o]) for q, ids in m["image_retrieval"].items() for o in ids]
         known = [v for v in verdicts if v is not None]
         assert m["judge"]["precision_at_10"] == pytest.approx(sum(known) / len(known))

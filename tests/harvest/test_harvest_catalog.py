@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from indexer.harvest.catalog import parse_catalog, read_catalog
+from indexer.harvest.catalog import parse_catalog, parse_cycle, read_catalog
 from indexer.harvest.ingest import save_proposals
 from paperclip.db import session_scope
 from paperclip.schema import Proposal
@@ -62,3 +62,36 @@ def test_catalog_upsert_is_idempotent_and_keeps_known_fields(db_url, hst_mini):
         assert len(rows) == len(catalog.records)
         assert all(r.abstract and len(r.abstract_sha256) == 64 for r in rows)
         assert len({(r.collection, r.proposal_id) for r in rows}) == len(rows)
+
+
+def test_cycle_forms_and_jwst_categories():
+    records = [
+        "Prop. Type: GO\nCategory: STELLAR PHYSICS\nID: 9001\nCycle: Cycle 1\nTitle: One\nPI: A. B\n\nAbstract:\nOne.",
+        "Program ID: 1345\nProgram Title: The CEERS Survey\nCycle: JWST Cycle 1\nProposal Category: ERS\n"
+        "Scientific Category: Galaxies\nInvestigators: A. B, C. D\n  E. F\nAbstract:\nDeep NIRCam imaging.",
+        "ID: 9003\nCycle:  23\nCategory: CAL/ACS\nAbstract: Bias frames are taken daily.",
+        "Program: 2736\nCycle: Cycle 4 (2025)\nCategory: GO\nScientific Category: Stellar Physics and Stellar Types\n"
+        "Abstract: Stars.",
+        "ID: 9005\nCycle: 2025\nCategory: COM/NIRSpec\nAbstract: Shutters.",
+        "ID: 9006\nCycle: HST Cycle 30\nCategory: Exoplanets and Exoplanet Formation\nAbstract: Planets.",
+    ]
+    catalog = parse_catalog(("-" * 40 + "\n").join(f"{r}\n" for r in records), collection="JWST")
+    got = {r["proposal_id"]: r for r in catalog.records}
+    assert {pid: r["cycle"] for pid, r in got.items()} == {
+        "9001": 1,
+        "1345": 1,
+        "9003": 23,
+        "2736": 4,
+        "9005": None,  # a year is not a cycle
+        "9006": 30,
+    }
+    assert catalog.problems == {"bad_cycle": 1}
+    assert got["1345"]["title"] == "The CEERS Survey" and got["1345"]["abstract"] == "Deep NIRCam imaging."
+    assert (got["1345"]["prop_type"], got["1345"]["category"]) == ("ERS", "Galaxies")
+    assert (got["9003"]["prop_type"], got["9003"].get("category")) == ("CAL/ACS", None)
+    assert (got["2736"]["prop_type"], got["2736"]["category"]) == ("GO", "Stellar Physics and Stellar Types")
+    assert got["9005"]["prop_type"] == "COM/NIRSpec" and "category" not in got["9005"]
+    assert got["9006"]["category"] == "Exoplanets and Exoplanet Formation"
+    assert (got["9001"]["prop_type"], got["9001"]["category"]) == ("GO", "STELLAR PHYSICS")
+    assert parse_cycle("Cycle 12") == 12 and parse_cycle("cycle12") == 12 and parse_cycle("JWST Cycle 2") == 2
+    assert parse_cycle("twenty") is None and parse_cycle("2.5") is None and parse_cycle(None) is None

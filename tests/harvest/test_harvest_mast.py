@@ -46,7 +46,9 @@ def _store_files() -> list:
     return sorted(p for p in get_paths().images.rglob("*") if p.is_file())
 
 
-def test_harvest_selects_previews_and_stores_metadata(env, fake_mast, preview_server, catalog, no_network):
+def test_harvest_selects_previews_and_stores_metadata(
+    env, fake_mast, preview_server, catalog, no_network, hst_mini
+):
     fake_mast.empty.add("99002")
     preview_server.behaviour = {n: ["big"] for n in _kept("7340")}  # the real full-size MAST preview
     summary = harvest(catalog=catalog, limit=5, per_proposal=2, seed=3)
@@ -67,7 +69,8 @@ def test_harvest_selects_previews_and_stores_metadata(env, fake_mast, preview_se
     assert o.instrument == "ACS/WFC" and o.filters == "F606W;F814W" and o.target == "EV-LAC"
     assert o.ra == pytest.approx(341.7067159883) and o.exposure_s == pytest.approx(2.1)
     assert o.start_time.year == 2001 and o.preview_url.startswith(preview_server.url)
-    assert (o.width, o.height) == (4543, 4423)  # the full-size preview, kept as served
+    full_size = Image.open(hst_mini / "hst_15354_01_acs_wfc_total_jdi601_drc.jpg").size
+    assert (o.width, o.height) == full_size and min(full_size) > 512  # the big preview, kept as served
     assert Image.open(get_paths().images / o.local_path).size == (512, 512)
     assert hashlib.sha256((get_paths().images / o.original_path).read_bytes()).hexdigest() == o.sha256
 
@@ -88,8 +91,9 @@ def test_harvest_selects_previews_and_stores_metadata(env, fake_mast, preview_se
     assert more.observations == 1 and sum(fake_mast.queries.values()) == queries
 
 
-def test_server_errors_end_in_the_ledger(env, fake_mast, preview_server, catalog, monkeypatch):
-    monkeypatch.setenv("PAPERCLIP_MAX_IMAGE_PIXELS", str(10_000_000))
+def test_server_errors_end_in_the_ledger(env, fake_mast, preview_server, catalog, monkeypatch, hst_mini):
+    width, height = Image.open(hst_mini / "hst_15354_01_acs_wfc_total_jdi601_drc.jpg").size
+    monkeypatch.setenv("PAPERCLIP_MAX_IMAGE_PIXELS", str(width * height - 1))
     get_settings.cache_clear()
     names = _kept("7340") + _kept("12577") + _kept("15513")
     script = {
@@ -99,7 +103,7 @@ def test_server_errors_end_in_the_ledger(env, fake_mast, preview_server, catalog
         names[3]: ["truncated"] * 5,
         names[4]: ["status:404"],
         names[5]: ["html"] * 5,
-        names[6]: ["big"] * 5,  # the real 4543 x 4423 MAST preview: over this run's pixel limit
+        names[6]: ["big"] * 5,  # the real full-size MAST preview: over this run's pixel limit
     }
     preview_server.behaviour = {k: list(v) for k, v in script.items()}
     fake_mast.failing.add("13757")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from indexer.index.kinds import choose_kind, index_ids, index_kind, ivf_params, make_index, refill
+from paperclip.config import Settings
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -79,11 +80,14 @@ def test_refill_keeps_ivf_training_and_swaps_contents(approximate):
 
 
 def test_kind_choice_and_clear_errors():
-    assert choose_kind("auto", 10, exact_max=100) == "flat"
-    assert choose_kind("auto", 101, exact_max=100) == "ivfpq"
-    assert choose_kind("hnsw", 10, exact_max=100) == "hnsw"
+    assert choose_kind("auto", 10, exact_max=100, hnsw_max=1000) == "flat"
+    assert choose_kind("auto", 101, exact_max=100, hnsw_max=1000) == "hnsw"
+    assert choose_kind("auto", 1001, exact_max=100, hnsw_max=1000) == "ivfpq"
+    assert choose_kind("hnsw", 10, exact_max=100, hnsw_max=1000) == "hnsw"
+    defaults = Settings()  # the service's speed targets: a full scan only while it stays cheap
+    assert choose_kind("auto", 100_000, defaults.index_exact_max, defaults.index_hnsw_max) == "hnsw"
     with pytest.raises(ValueError, match="unknown index kind"):
-        choose_kind("annoy", 10, exact_max=100)
+        choose_kind("annoy", 10, exact_max=100, hnsw_max=1000)
     with pytest.raises(ValueError, match="at least 10,000 vectors"):
         make_index("ivfpq", clustered(500, 64, seed=5), np.arange(500))
     nlist, nprobe = ivf_params(1_000_000)

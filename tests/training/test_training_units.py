@@ -126,6 +126,12 @@ def test_recipes_and_files(tmp_path):
     )
     assert paper.model == "ViT-B-16:openai" and paper.schedule == "constant"
     assert TrainConfig.from_recipe("cosine").schedule == "cosine"
+    code = TrainConfig.from_recipe("paper-code")
+    # the released code: optax.adamw defaults, decay everywhere, warm-up from 0, raw logit scale
+    assert (code.betas, code.eps, code.decay_all, code.warmup_from_zero) == ((0.9, 0.999), 1e-8, True, True)
+    assert code.paper_scale and not paper.paper_scale
+    assert code.flips and not paper.flips and code.eval_augment and code.val_every == 200
+    assert paper.precision == code.precision == "fp32" and not paper.proposal_sampler
     lite = TrainConfig.from_recipe("lite", steps=5)
     assert lite.mode == "frozen" and lite.model == "lite" and lite.steps == 5
     (tmp_path / "run.yaml").write_text("recipe: tiny\nsteps: 7\nloss: siglip\n")
@@ -153,3 +159,59 @@ def test_modes_choose_what_trains(mode):
     text = {n for n in names if not n.startswith("visual.")} - heads
     assert bool(visual) == (mode in ("full", "lock-text"))
     assert bool(text) == (mode in ("full", "lock-image"))
+
+
+def _schedule(config: TrainConfig, steps: int) -> list[float]:
+    from training.train import make_optimizer, make_scheduler
+
+    optimizer = make_optimizer([torch.nn.Parameter(torch.zeros(2, 2))], [], config)
+    scheduler = make_scheduler(optimizer, config)
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_warmup_from_zero_matches_optax_linear_schedule():
+    """optax.linear_schedule(0, lr, W) gives step s the rate lr * s / W: the first update is a no-op."""
+    code = TrainConfig.from_recipe("paper-code", warmup=4, lr=1.0)
+    assert _schedule(code, 6) == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0, 1.0])
+    other = TrainConfig.from_recipe("tiny", warmup=4, lr=1.0)
+    assert _schedule(other, 5) == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0])
+
+
+def test_weight_decay_groups_and_sgd():
+    from training.train import make_optimizer
+
+    matrix, bias, scale = (torch.nn.Parameter(torch.ones(s)) for s in ((3, 3), (3,), ()))
+    decay_all = make_optimizer([matrix, bias, scale], [], TrainConfig.from_recipe("paper-code"))
+    assert isinstance(decay_all, torch.optim.AdamW)
+    assert [len(g["params"]) for g in decay_all.param_groups] == [3]
+    assert decay_all.param_groups[0]["betas"] == (0.9, 0.999) and decay_all.param_groups[0]["eps"] == 1e-8
+    split = make_optimizer([matrix, bias, scale], [], TrainConfig.from_recipe("lite"))
+    assert [(len(g["params"]), g["weight_decay"]) for g in split.param_groups] == [(1, 0.1), (2, 0.0)]
+    sgd = make_optimizer([matrix], [], TrainConfig.from_recipe("tiny", optimizer="sgd", lr=0.5))
+    matrix.grad = torch.full((3, 3), 2.0)
+    sgd.step()
+    torch.testing.assert_close(matrix.detach(), torch.zeros(3, 3))  # 1 - 0.5 * 2
+
+
+def test_flips_off_keeps_the_same_crops_and_turns():
+    img = _sky()
+    with_flips, without = (
+        PaperTransform(64, [0.5] * 3, [0.5] * 3),
+        PaperTransform(64, [0.5] * 3, [0.5] * 3, flips=False),
+    )
+    outcomes = set()
+    for seed in range(16):
+        a, b = with_flips.train(img, seed), without.train(img, seed)
+        same = torch.equal(a, b)
+        flipped = any(
+            torch.equal(a, f(b))
+            for f in (lambda t: t.flip(-1), lambda t: t.flip(-2), lambda t: t.flip(-1, -2))
+        )
+        assert same or flipped  # the same crop and rotation, flipped or not
+        outcomes.add(same)
+    assert outcomes == {True, False}

@@ -1,157 +1,179 @@
-"""The offline extractor: vocabulary terms found in the abstract, ranked by salience.
+"""The offline extractor: the vocabulary terms an abstract mentions, ranked by salience, with evidence.
 
-Deterministic and network-free, so captions exist without an LLM. Text and phrases are cut
-into words (hyphens and slashes separate words), plurals and singulars of a phrase's last
-word match each other, and phrases with acronyms (``AGN``, ``SNe``, ``HII``) match
-case-sensitively only. Scanning left to right, the longest phrase starting at a word wins
-("dwarf galaxies" over "galaxies"). A term's salience sums its mentions, weighted up early in
-the text and in the title, and up for specific (multi-word) phrases.
+Deterministic and network-free, so captions exist without an LLM. ``paperclip.mentions`` reads
+the terms (sense before match, longest phrase first, defined acronyms, designations); here a
+term's salience sums its mentions, weighted up in the title, early in the abstract (where
+proposals say what they study) and for specific multi-word terms; each list keeps its five
+most salient terms, less any that a single passing mention puts far below the list's best.
+When an abstract names objects but no use case (or the reverse), the proposal's category (a
+calibration programme) or a term's ``implies`` (a dark frame is taken for dark-current
+calibration) fills the gap, marked as such in the evidence. Placeholders ("TBD", "ABSTRACT section not present") and near-empty abstracts are
+refused with a reason instead of being summarised.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
-from itertools import pairwise
+from dataclasses import asdict, dataclass
 
-from paperclip.vocabulary import Term, load_vocabulary
+from paperclip.mentions import Mention, find_mentions
+from paperclip.vocabulary import OTHER_KIND, Term, load_vocabulary
 from training.captions.schema import ProposalSummary
 
 MAX_ITEMS = 5
 TITLE_WEIGHT = 2.0
-EARLY_WEIGHT = 1.5  # mentions in the first quarter of the abstract, where proposals say what they study
+EARLY_WEIGHT = 1.5  # mentions in the first quarter of the abstract
 SPECIFICITY = 0.3  # extra weight per word beyond the first
+MIN_SHARE = 0.35  # a term scoring below this share of its list's best is a passing mention
+QUOTED_WEIGHT = 0.5  # a use case followed by a value ("stellar mass <10^8 Msun") describes the target
+MIN_WORDS = 5  # fewer words than this is a near-empty abstract
+KINDS = ("object", "use_case")
 
-_WORD = re.compile(r"\w+(?:'\w+)?")
+# Categories that say what a programme is for when its abstract does not (HST "CAL/ACS", JWST "CAL").
+CATEGORY_TERMS = (
+    (re.compile(r"\b(CAL|ENG|COM)\b|calibration|engineering|commissioning", re.I), "instrument calibration"),
+    (re.compile(r"solar system", re.I), "solar system objects"),
+)
+
+_PLACEHOLDER = re.compile(
+    r"""^\W*(?:
+        tb[dacs] | n\W?a | none | null | nil | empty | x+ | \?+ | dummy | placeholder | lorem\s+ipsum.*
+      | (?:this\s+is\s+)?(?:a\s+)?(?:test|dummy|placeholder)(?:\s+(?:proposal|abstract|program|programme|entry))?
+      | (?:no\s+)?abstract(?:\s+(?:section|text))?(?:\s+(?:is|was))?(?:\s+not\s+\w+)?(?:\s+(?:here|yet))?
+      | (?:not|none)\s+(?:available|provided|given|supplied|entered)
+      | to\s+be\s+(?:determined|provided|supplied|added|written|completed|announced|confirmed)(?:\s+later)?
+      | see\s+(?:attached|proposal|above|below|title)
+    )\W*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 class NothingFound(ValueError):
     """The vocabulary matched no object or no use case: recorded as a failed caption."""
 
-
-def _is_acronym(token: str) -> bool:
-    """``AGN``, ``SNe``, ``HII``, and single capitals (``O stars``, ``H I``)."""
-    return any(c.isupper() for c in token[1:]) or (len(token) == 1 and token.isupper())
-
-
-def _inflections(word: str) -> set[str]:
-    """The word with its plural/singular counterpart (regular English and Latin endings)."""
-    forms = {word}
-    if word.endswith("ies") and len(word) > 4:
-        forms.add(word[:-3] + "y")
-    elif word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        forms.add(word[:-1] + "ies")
-    elif word.endswith("ae"):
-        forms.add(word[:-1])
-    elif word.endswith("a"):
-        forms |= {word + "e", word + "s"}
-    elif word.endswith("i") and len(word) > 3:
-        forms.add(word[:-1] + "us")
-    elif word.endswith("us"):
-        forms.add(word[:-2] + "i")
-    elif re.search(r"(ss|x|ch|sh)es$", word):
-        forms.add(word[:-2])
-    elif word.endswith("s") and not word.endswith("ss"):
-        forms.add(word[:-1])
-    elif re.search(r"(s|x|ch|sh)$", word):
-        forms.add(word + "es")
-    else:
-        forms.add(word + "s")
-    return forms
+    def __init__(self, message: str, reason: str = "no_terms"):
+        super().__init__(message)
+        self.reason = reason  # no_object | no_use_case
 
 
-def normalize(text: str) -> str:
-    """Hyphens, dashes and slashes as spaces; one character for one, so offsets are kept."""
-    return re.sub(r"[-\u2010-\u2015/]", " ", text)
+class Unsummarisable(ValueError):
+    """A placeholder or near-empty abstract: recorded as skipped, never summarised."""
 
-
-def phrase_keys(phrase: str) -> tuple[bool, set[tuple[str, ...]]]:
-    """Whether the phrase matches case-sensitively, and the word tuples it matches."""
-    words = _WORD.findall(normalize(phrase))
-    if any(_is_acronym(w) for w in words):
-        return True, {(*words[:-1], last) for last in (words[-1], words[-1] + "s")}
-    words = [w.lower() for w in words]
-    return False, {(*words[:-1], last) for last in _inflections(words[-1])}
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason  # placeholder | near_empty
 
 
 @dataclass(frozen=True)
-class PhraseTable:
-    insensitive: dict[tuple[str, ...], Term]
-    sensitive: dict[tuple[str, ...], Term]
-    longest: dict[str, int]  # first word (lower case) -> words in the longest phrase it starts
+class Evidence:
+    """Why a summary term is there: the words of the title or abstract that said it."""
+
+    term: str
+    kind: str
+    text: str
+    start: int | None  # offsets in ``field``; None for implied terms
+    end: int | None
+    field: str  # abstract | title | category | implied
+    rule: str
 
 
-@lru_cache
-def phrase_table() -> PhraseTable:
-    tables: dict[bool, dict[tuple[str, ...], Term]] = {False: {}, True: {}}
-    for term in load_vocabulary():
-        for phrase in (term.text, *term.synonyms):
-            sensitive, keys = phrase_keys(phrase)
-            for key in keys:
-                tables[sensitive].setdefault(key, term)
-    longest: dict[str, int] = {}
-    for key in (*tables[False], *tables[True]):
-        longest[key[0].lower()] = max(longest.get(key[0].lower(), 0), len(key))
-    return PhraseTable(tables[False], tables[True], longest)
+@dataclass(frozen=True)
+class Extraction:
+    summary: ProposalSummary
+    evidence: tuple[Evidence, ...]  # every mention of every chosen term, in reading order
+
+    def as_json(self) -> list[dict]:
+        return [asdict(e) for e in self.evidence]
 
 
-@dataclass
-class Match:
-    term: Term
-    start: int
-    end: int
-    weight: float
+def unsummarisable(abstract: str) -> Unsummarisable | None:
+    """Why an abstract cannot be summarised (a placeholder, too few words), or ``None``."""
+    text = " ".join(abstract.split())
+    if _PLACEHOLDER.match(text) or not any(c.isalnum() for c in text):
+        return Unsummarisable(f"placeholder abstract: {text[:60]!r}", "placeholder")
+    words = re.findall(r"[^\W\d_]{2,}", text)
+    if len(words) < MIN_WORDS:
+        return Unsummarisable(f"near-empty abstract ({len(words)} words): {text[:60]!r}", "near_empty")
+    return None
 
 
-def find_terms(text: str, weight: float = 1.0) -> list[Match]:
-    """Every vocabulary mention, left to right, the longest phrase at each word."""
-    table = phrase_table()
-    norm = normalize(text)
-    words = list(_WORD.finditer(norm))
-    exact = [w.group() for w in words]
-    lower = [w.lower() for w in exact]
-    early = len(norm) / 4
-    found: list[Match] = []
-    i = 0
-    while i < len(words):
-        for n in range(min(table.longest.get(lower[i], 0), len(words) - i), 0, -1):
-            span = words[i : i + n]
-            if any(norm[a.end() : b.start()].strip() for a, b in pairwise(span)):
-                continue  # a phrase never spans punctuation
-            term = table.sensitive.get(tuple(exact[i : i + n])) or table.insensitive.get(
-                tuple(lower[i : i + n])
-            )
-            if term:
-                start = span[0].start()
-                w = weight * (EARLY_WEIGHT if start < early else 1.0)
-                found.append(Match(term, start, span[-1].end(), w))
-                i += n
-                break
-        else:
-            i += 1
-    return found
+_VALUE = re.compile(r"\s*(?:of\s+|is\s+|~\s*)?[<>=≈~≲≳±]|\s*(?:of\s+)?\d")
+
+
+def _weight(m: Mention, text: str) -> float:
+    weight = 1 + SPECIFICITY * (len(m.term.text.split()) - 1)
+    if m.field == "title":
+        return TITLE_WEIGHT * weight
+    if m.term.kind == "use_case" and _VALUE.match(text, m.end):
+        weight *= QUOTED_WEIGHT
+    return (EARLY_WEIGHT if m.start < len(text) / 4 else 1.0) * weight
 
 
 def rank_terms(abstract: str, title: str | None = None) -> dict[str, list[tuple[str, float]]]:
     """Terms per kind (``object``, ``use_case``) with their salience, most salient first."""
-    matches = find_terms(abstract) + (find_terms(title, TITLE_WEIGHT) if title else [])
+    ranked = _ranked(find_mentions(abstract, title), abstract)
+    return {kind: [(t.text, score) for t, score in ranked[kind]] for kind in KINDS}
+
+
+def _ranked(mentions: list[Mention], abstract: str) -> dict[str, list[tuple[Term, float]]]:
     score: dict[Term, float] = {}
-    first: dict[Term, int] = {}
-    for m in matches:
-        specificity = 1 + SPECIFICITY * (len(m.term.text.split()) - 1)
-        score[m.term] = score.get(m.term, 0.0) + m.weight * specificity
-        first[m.term] = min(first.get(m.term, m.start), m.start)
-    ranked = sorted(score, key=lambda t: (-score[t], first[t], t.text))
-    return {kind: [(t.text, score[t]) for t in ranked if t.kind == kind] for kind in ("object", "use_case")}
+    first: dict[Term, tuple[bool, int]] = {}
+    for m in mentions:
+        score[m.term] = score.get(m.term, 0.0) + _weight(m, abstract)
+        order = (m.field != "title", m.start)
+        first[m.term] = min(first.get(m.term, order), order)
+    ordered = sorted(score, key=lambda t: (-score[t], first[t], t.text))
+    return {kind: [(t, score[t]) for t in ordered if t.kind == kind] for kind in KINDS}
 
 
-def extract(abstract: str, title: str | None = None) -> ProposalSummary:
-    """The structured summary of one abstract; raises ``NothingFound`` if a list would be empty."""
-    ranked = rank_terms(abstract, title)
-    objects = [text for text, _ in ranked["object"][:MAX_ITEMS]]
-    uses = [text for text, _ in ranked["use_case"][:MAX_ITEMS]]
-    if not objects or not uses:
-        missing = "object" if not objects else "science use case"
-        raise NothingFound(f"no {missing} from the vocabulary found in the abstract")
-    return ProposalSummary(objects_and_phenomena=objects, science_use_cases=uses)
+def _choose(ranked: list[tuple[Term, float]]) -> list[Term]:
+    if not ranked:
+        return []
+    best = ranked[0][1]
+    return [t for t, score in ranked[:MAX_ITEMS] if score >= MIN_SHARE * best]
+
+
+def explain(abstract: str, title: str | None = None, category: str | None = None) -> Extraction:
+    """The summary of one abstract and the evidence of each term.
+
+    Raises ``Unsummarisable`` for placeholders and near-empty abstracts, ``NothingFound`` when
+    a list would stay empty.
+    """
+    if refused := unsummarisable(abstract):
+        raise refused
+    mentions = find_mentions(abstract, title)
+    ranked = _ranked(mentions, abstract)
+    chosen = {kind: _choose(ranked[kind]) for kind in KINDS}
+    evidence = [
+        Evidence(m.term.text, m.term.kind, m.text, m.start, m.end, m.field, m.rule)
+        for m in mentions
+        if m.term in chosen[m.term.kind]
+    ]
+    by_text = {(t.text, t.kind): t for t in load_vocabulary()}
+    for kind in KINDS:
+        if chosen[kind]:
+            continue
+        for pattern, text in CATEGORY_TERMS:  # what the proposal's category says comes first
+            if category and pattern.search(category) and (text, kind) in by_text:
+                chosen[kind] = [by_text[(text, kind)]]
+                evidence.append(Evidence(text, kind, category, None, None, "category", "proposal category"))
+                break
+        implied = next((t for t in chosen[OTHER_KIND[kind]] if t.implies), None)
+        if not chosen[kind] and implied is not None:
+            term = by_text[(implied.implies, kind)]
+            chosen[kind] = [term]
+            rule = f"implied by {implied.text!r}"
+            evidence.append(Evidence(term.text, kind, implied.text, None, None, "implied", rule))
+    for kind, missing in (("object", "object"), ("use_case", "science use case")):
+        if not chosen[kind]:
+            raise NothingFound(f"no {missing} from the vocabulary found in the abstract", f"no_{kind}")
+    summary = ProposalSummary(
+        objects_and_phenomena=[t.text for t in chosen["object"]],
+        science_use_cases=[t.text for t in chosen["use_case"]],
+    )
+    return Extraction(summary, tuple(evidence))
+
+
+def extract(abstract: str, title: str | None = None, category: str | None = None) -> ProposalSummary:
+    """The structured summary of one abstract (see ``explain``)."""
+    return explain(abstract, title, category).summary

@@ -13,24 +13,37 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass
 
 import httpx
 from pydantic import ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from training.captions.schema import ProposalSummary, json_schema
 
-PROMPT_VERSION = "summary-v1"
+PROMPT_VERSION = "summary-v2"
 MODES = ("json_schema", "json_object", "prompt")
+MAX_WORDS = 80  # the paper's cap on the whole summary
 
-SYSTEM_PROMPT = """\
-You turn the abstract of a Hubble Space Telescope observing proposal into two short lists \
-used to caption the images the proposal will take, for an image search engine.
+# The example output of the PAPERCLIP paper's summarisation prompt, in this schema's list form.
+PAPER_EXAMPLE = {
+    "objects_and_phenomena": ["spiral galaxies", "galaxy clusters", "supernova remnants"],
+    "science_use_cases": [
+        "model galactic structure and evolution",
+        "characterize dark matter distribution in clusters",
+        "analyze expansion rates of supernova remnants",
+    ],
+}
+
+SYSTEM_PROMPT = f"""\
+You are an expert astrophysicist. You turn the abstract of a Hubble Space Telescope observing \
+proposal into two short lists that caption the images the proposal will take, for an image \
+search engine.
 
 objects_and_phenomena: what the eventual images will show: classes of astronomical \
 objects and phenomena.
-science_use_cases: what the observations are for: the science questions and measurements.
+science_use_cases: what the observations are for: the science questions and measurements, \
+each self-contained but succinct; name the objects in them where that helps.
 
 Rules:
 - Describe the observation the proposal asks for, not earlier work or the proposal itself.
@@ -38,10 +51,14 @@ Rules:
 - Spell out every acronym: "active galactic nuclei", not "AGN".
 - Leave out telescope, instrument, camera, filter, archive and survey names, cycle numbers, \
 numbers and units.
+- Leave out items too generic to help (e.g. "galaxy", "faint object", "kinematics"); if in \
+doubt, list fewer but more relevant items.
 - English only. At most five items per list, most relevant first; each item a short phrase \
-of a few words, without semicolons.
+without semicolons. At most {MAX_WORDS} words in all.
 - Answer with a JSON object with exactly the keys "objects_and_phenomena" and \
-"science_use_cases", each a list of strings, and nothing else."""
+"science_use_cases", each a list of strings, and nothing else.
+
+Example answer: {json.dumps(PAPER_EXAMPLE)}"""
 
 # Names the rules keep out of captions; an answer using them is sent back.
 _FORBIDDEN = re.compile(
@@ -66,13 +83,16 @@ class LLMResult:
 
 
 def rule_violations(summary: ProposalSummary) -> list[str]:
-    """The prompt's checkable rules an answer broke (forbidden names, numbers)."""
+    """The prompt's checkable rules an answer broke (forbidden names, numbers, the word cap)."""
     problems = []
-    for item in summary.objects_and_phenomena + summary.science_use_cases:
+    items = summary.objects_and_phenomena + summary.science_use_cases
+    for item in items:
         if found := _FORBIDDEN.search(item):
             problems.append(f"{item!r} names {found.group(0)!r}")
         elif re.search(r"\d", item):
             problems.append(f"{item!r} contains a number")
+    if (words := sum(len(item.split()) for item in items)) > MAX_WORDS:
+        problems.append(f"{words} words; at most {MAX_WORDS} in all")
     return problems
 
 
@@ -148,34 +168,46 @@ class ChatSummarizer:
 
     def _complete(self, messages: list[dict], spent: int) -> tuple[str, int]:
         """One chat completion: retried on 429, 5xx and transport errors; downgraded on 400/422."""
-        failures = 0
-        while True:
+
+        def wait(state: RetryCallState) -> float:
+            delay = state.outcome.exception().retry_after
+            return delay if delay is not None else self.backoff_s * 2 ** (state.attempt_number - 1)
+
+        try:
+            for attempt in Retrying(
+                stop=stop_after_attempt(self.max_retries + 1),
+                wait=wait,
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    return self._request(messages, spent)
+        except _Retryable as err:
+            raise LLMFailure(f"gave up after {self.max_retries + 1} tries: {err}", spent) from None
+        raise AssertionError("unreachable")
+
+    def _request(self, messages: list[dict], spent: int) -> tuple[str, int]:
+        while True:  # a mode the server refuses steps down at once, without counting as a failure
             mode = self.mode
             body = {"model": self.model, "messages": messages, "temperature": 0}
             if fmt := self._response_format(mode):
                 body["response_format"] = fmt
-            delay = None
             try:
                 response = self.http.post("/chat/completions", json=body)
             except httpx.TransportError as err:
-                last = f"{type(err).__name__}: {err}"
-            else:
-                status = response.status_code
-                if status == 200:
-                    return self._content(response, spent)
-                if status in (400, 422) and mode != MODES[-1]:
-                    with self._lock:  # the server refuses this mode: step down, for every worker
-                        if self.mode == mode:
-                            self.mode = MODES[MODES.index(mode) + 1]
-                    continue
-                last = f"HTTP {status}: {response.text[:200]}"
-                if status not in (408, 409, 429) and status < 500:
-                    raise LLMFailure(last, spent)
-                delay = _retry_after(response)
-            failures += 1
-            if failures > self.max_retries:
-                raise LLMFailure(f"gave up after {failures} tries: {last}", spent)
-            time.sleep(delay if delay is not None else self.backoff_s * 2 ** (failures - 1))
+                raise _Retryable(f"{type(err).__name__}: {err}") from err
+            status = response.status_code
+            if status == 200:
+                return self._content(response, spent)
+            if status in (400, 422) and mode != MODES[-1]:
+                with self._lock:  # the server refuses this mode: step down, for every worker
+                    if self.mode == mode:
+                        self.mode = MODES[MODES.index(mode) + 1]
+                continue
+            last = f"HTTP {status}: {response.text[:200]}"
+            if status not in (408, 409, 429) and status < 500:
+                raise LLMFailure(last, spent)
+            raise _Retryable(last, _retry_after(response))
 
     @staticmethod
     def _content(response: httpx.Response, spent: int) -> tuple[str, int]:
@@ -186,6 +218,12 @@ class ChatSummarizer:
             raise LLMFailure(f"not a chat completion: {_short(err)}: {response.text[:200]}", spent) from err
         tokens = int((data.get("usage") or {}).get("total_tokens") or 0)
         return content or "", tokens
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -1,9 +1,10 @@
 """Fill the captions table: the raw variant and one summary generator, for every proposal.
 
 Resumable like an img2dataset job: each result is written as it arrives, under the cache key
-(proposal, kind, generator, model, prompt version, abstract hash). A rerun skips what is ok,
-retries what failed (unless told not to) and never duplicates a row; an edited abstract or a
-new prompt version is a new key, so it is captioned afresh.
+(proposal, kind, generator, model, prompt version, abstract hash). A rerun skips what is ok or
+skipped, retries what failed (unless told not to) and never duplicates a row; an edited abstract
+or a new prompt version is a new key, so it is captioned afresh. Placeholder and near-empty
+abstracts get no caption of either kind: their rows say ``skipped`` with the reason.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from tqdm import tqdm
 from paperclip.config import get_settings
 from paperclip.db import session_scope, upsert
 from paperclip.schema import Caption, Proposal, utcnow
-from paperclip.vocabulary import load_vocabulary
-from training.captions.extract import NothingFound, extract
+from paperclip.vocabulary import ignored_phrases, load_vocabulary
+from training.captions.extract import NothingFound, explain, unsummarisable
 from training.captions.raw import raw_caption
 
 GENERATORS = ("extract", "llm")
-EXTRACTOR_VERSION = "extract-v1"
+EXTRACTOR_VERSION = "extract-v2"
 KEY = ("proposal_pk", "kind", "generator", "model_name", "prompt_version", "abstract_sha256")
-RESULT = ("status", "text", "structured", "error", "tokens", "created_at")
+RESULT = ("status", "text", "structured", "error", "reason", "evidence", "tokens", "created_at")
 BATCH = 200
 
 
@@ -45,6 +46,7 @@ class CaptionSummary:
     prompt_version: str
     proposals: int = 0  # with an abstract
     no_abstract: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # placeholder / near-empty abstracts, by reason
     raw: int = 0
     generated: int = 0
     cached: int = 0
@@ -58,16 +60,22 @@ class CaptionSummary:
         return self.generated + self.cached
 
     @property
+    def summarisable(self) -> int:
+        return self.proposals - self.skipped.total()
+
+    @property
     def coverage(self) -> float:
-        return self.ok / self.proposals if self.proposals else 0.0
+        return self.ok / self.summarisable if self.summarisable else 0.0
 
     def report(self) -> str:
+        skipped = ", ".join(f"{n} {reason}" for reason, n in self.skipped.most_common()) or "none"
         lines = [
             f"captions ({self.generator}, model {self.model_name!r}, prompt {self.prompt_version!r}):",
             f"  proposals with an abstract: {self.proposals} (without: {self.no_abstract})",
+            f"  skipped (placeholder or near-empty abstract, no caption): {skipped}",
             f"  raw captions: {self.raw}",
             f"  summaries: {self.generated} new, {self.cached} cached, {self.failed} failed;"
-            f" coverage {self.ok}/{self.proposals} ({self.coverage:.1%})",
+            f" coverage {self.ok}/{self.summarisable} ({self.coverage:.1%})",
             f"  tokens: {self.tokens}; {self.seconds:.1f} s",
         ]
         lines += [f"  failed x{n}: {error}" for error, n in self.errors.most_common(5)]
@@ -81,6 +89,8 @@ class Job:
     title: str | None
     category: str | None
     sha: str
+    refused: str | None  # placeholder | near_empty
+    why: str | None  # the refusal, in words
 
 
 def text_sha256(text: str) -> str:
@@ -90,7 +100,7 @@ def text_sha256(text: str) -> str:
 @lru_cache
 def extractor_model_name() -> str:
     """Names the vocabulary by content, so editing it re-extracts instead of serving stale cache."""
-    terms = json.dumps([(t.text, t.kind, t.synonyms) for t in load_vocabulary()])
+    terms = json.dumps([repr(t) for t in load_vocabulary()] + list(ignored_phrases()))
     return f"vocabulary-{text_sha256(terms)[:12]}"
 
 
@@ -127,23 +137,24 @@ def run_captions(
     todo = []
     for job in jobs:
         status = done.get((job.proposal_pk, job.sha))
-        if status == "ok" or (status == "failed" and not retry_failed):
+        if job.refused:
+            summary.skipped[job.refused] += 1
+            if status != "skipped":
+                todo.append(job)
+        elif status == "ok" or (status == "failed" and not retry_failed):
             summary.cached += status == "ok"
             summary.failed += status == "failed"
         else:
             todo.append(job)
 
+    refused = [job for job in todo if job.refused]
+    todo = [job for job in todo if not job.refused]
+    _write([{**key, **_job_key(job), **_skipped(job), "created_at": utcnow()} for job in refused])
     results = _extract_all(todo) if generator == "extract" else _llm_all(todo)
     bar = tqdm(total=len(todo), desc=f"captions ({generator})", unit="proposal", disable=not progress)
     batch: list[dict[str, Any]] = []
     for job, result in results:
-        row = {
-            **key,
-            "proposal_pk": job.proposal_pk,
-            "abstract_sha256": job.sha,
-            **result,
-            "created_at": utcnow(),
-        }
+        row = {**key, **_job_key(job), **result, "created_at": utcnow()}
         batch.append(row)
         summary.tokens += result["tokens"] or 0
         if result["status"] == "ok":
@@ -166,7 +177,9 @@ def _jobs(session: Session, summary: CaptionSummary, limit: int | None) -> list[
     jobs = []
     for pk, abstract, title, category in session.execute(query.order_by(Proposal.id).limit(limit)):
         if abstract and abstract.strip():
-            jobs.append(Job(pk, abstract, title, category, text_sha256(abstract)))
+            refused = unsummarisable(abstract)
+            reason, why = (refused.reason, str(refused)) if refused else (None, None)
+            jobs.append(Job(pk, abstract, title, category, text_sha256(abstract), reason, why))
         else:
             summary.no_abstract += 1
     summary.proposals = len(jobs)
@@ -175,26 +188,19 @@ def _jobs(session: Session, summary: CaptionSummary, limit: int | None) -> list[
 
 def _write_raw(session: Session, jobs: list[Job]) -> int:
     """Raw captions are cheap: (re)written every run, so a changed category shows up."""
+    raw = {"kind": "raw", "generator": "raw", "model_name": "", "prompt_version": ""}
     rows = [
         {
-            "proposal_pk": job.proposal_pk,
-            "kind": "raw",
-            "generator": "raw",
-            "model_name": "",
-            "prompt_version": "",
-            "abstract_sha256": job.sha,
-            "status": "ok",
-            "text": raw_caption(job.category, job.abstract),
-            "structured": None,
-            "error": None,
-            "tokens": None,
+            **raw,
+            **_job_key(job),
+            **(_skipped(job) if job.refused else _ok_text(raw_caption(job.category, job.abstract))),
             "created_at": utcnow(),
         }
         for job in jobs
     ]
     for i in range(0, len(rows), BATCH):
-        upsert(session, Caption, rows[i : i + BATCH], key=KEY, update=["status", "text", "error"])
-    return len(rows)
+        upsert(session, Caption, rows[i : i + BATCH], key=KEY, update=["status", "text", "error", "reason"])
+    return sum(not job.refused for job in jobs)
 
 
 def _existing(session: Session, key: dict[str, str]) -> dict[tuple[int, str], str]:
@@ -208,26 +214,55 @@ def _write(rows: list[dict[str, Any]]) -> None:
             upsert(session, Caption, rows, key=KEY, update=RESULT)
 
 
-def _ok(summary, tokens: int | None = None) -> dict[str, Any]:
+def _job_key(job: Job) -> dict[str, Any]:
+    return {"proposal_pk": job.proposal_pk, "abstract_sha256": job.sha}
+
+
+def _ok_text(text: str) -> dict[str, Any]:
     return {
         "status": "ok",
-        "text": summary.text,
-        "structured": summary.model_dump(),
+        "text": text,
+        "structured": None,
         "error": None,
+        "reason": None,
+        "evidence": None,
+        "tokens": None,
+    }
+
+
+def _ok(summary, tokens: int | None = None, evidence: list[dict] | None = None) -> dict[str, Any]:
+    return {
+        **_ok_text(summary.text),
+        "structured": summary.model_dump(),
+        "evidence": evidence,
         "tokens": tokens,
     }
 
 
-def _failed(error: str, tokens: int | None = None) -> dict[str, Any]:
-    return {"status": "failed", "text": None, "structured": None, "error": error, "tokens": tokens}
+def _failed(error: str, reason: str, tokens: int | None = None) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "text": None,
+        "structured": None,
+        "error": error,
+        "reason": reason,
+        "evidence": None,
+        "tokens": tokens,
+    }
+
+
+def _skipped(job: Job) -> dict[str, Any]:
+    return {**_failed(job.why or "", job.refused or ""), "status": "skipped"}
 
 
 def _extract_all(jobs: list[Job]) -> Iterator[tuple[Job, dict[str, Any]]]:
     for job in jobs:
         try:
-            yield job, _ok(extract(job.abstract, job.title))
+            found = explain(job.abstract, job.title, job.category)
         except NothingFound as err:
-            yield job, _failed(str(err))
+            yield job, _failed(str(err), err.reason)
+        else:
+            yield job, _ok(found.summary, evidence=found.as_json())
 
 
 def _llm_all(jobs: list[Job]) -> Iterator[tuple[Job, dict[str, Any]]]:
@@ -249,7 +284,7 @@ def _llm_all(jobs: list[Job]) -> Iterator[tuple[Job, dict[str, Any]]]:
         try:
             result = client.summarize(job.abstract, job.title)
         except LLMFailure as err:
-            return _failed(str(err), err.tokens)
+            return _failed(str(err), "llm", err.tokens)
         return _ok(result.summary, result.tokens)
 
     pool = ThreadPoolExecutor(max_workers=max(1, settings.llm_concurrency))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from paperclip.config import Settings, get_settings
 
@@ -57,16 +58,22 @@ class Judge:
             ],
         }
         async with gate:
-            for attempt in range(self.retries + 1):
-                try:
-                    response = await client.post("/chat/completions", json=body)
-                    response.raise_for_status()
-                    return parse_answer(response.json()["choices"][0]["message"]["content"])
-                except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-                    if attempt == self.retries:
-                        log.warning("judge failed for %r: %s", query, exc)
-                        return None
-                    await asyncio.sleep(0.5 * 2**attempt)
+            try:
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self.retries + 1),
+                    wait=wait_exponential(multiplier=0.5),
+                    retry=retry_if_exception_type(
+                        (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError)
+                    ),
+                    reraise=True,
+                ):
+                    with attempt:
+                        response = await client.post("/chat/completions", json=body)
+                        response.raise_for_status()
+                        return parse_answer(response.json()["choices"][0]["message"]["content"])
+            except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+                log.warning("judge failed for %r: %s", query, exc)
+                return None
 
     async def _run(self, todo: list[tuple[str, str]]) -> None:
         key = self.settings.llm_api_key

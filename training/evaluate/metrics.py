@@ -124,16 +124,22 @@ def expected_relevance(scores: np.ndarray, relevant: np.ndarray, depth: int) -> 
 
 def precision_at_k(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> float:
     """Share of the top ``k`` (or all, when fewer) that is relevant."""
-    er = expected_relevance(scores, relevant, k)
-    return float(er.sum() / len(er)) if len(er) else 0.0
+    return precision_and_ndcg(scores, relevant, k)[0]
 
 
 def ndcg_at_k(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> float:
     """Binary-relevance nDCG@k; 0 when nothing is relevant."""
+    return precision_and_ndcg(scores, relevant, k)[1]
+
+
+def precision_and_ndcg(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> tuple[float, float]:
+    """(precision@k, nDCG@k) from one ranking."""
     er = expected_relevance(scores, relevant, k)
+    if not len(er):
+        return 0.0, 0.0
     discounts = 1.0 / np.log2(np.arange(2, len(er) + 2))
     ideal = discounts[: min(int(relevant.sum()), len(er))].sum()
-    return float((er * discounts).sum() / ideal) if ideal > 0 else 0.0
+    return float(er.sum() / len(er)), float((er * discounts).sum() / ideal) if ideal > 0 else 0.0
 
 
 def similarity_gap(
@@ -150,7 +156,104 @@ def similarity_gap(
     return {
         "matched": matched,
         "shuffled": shuffled,
+        "shuffled_groups": groups[i[keep]],
         "matched_mean": float(matched.mean()),
         "shuffled_mean": float(shuffled.mean()) if len(shuffled) else float("nan"),
         "gap": float(matched.mean() - shuffled.mean()) if len(shuffled) else float("nan"),
     }
+
+
+def pair_stats(scores: np.ndarray, groups: np.ndarray) -> dict[str, tuple[RankStats, RankStats]]:
+    """(strict, duplicate-aware) rank statistics per direction of an images x captions matrix over
+    the same pairs, where ``groups`` is each pair's proposal."""
+    strict, any_caption = positive_masks(groups, groups)
+    return {
+        "image_to_text": (RankStats.from_scores(scores, strict), RankStats.from_scores(scores, any_caption)),
+        "text_to_image": (
+            RankStats.from_scores(scores.T, strict),
+            RankStats.from_scores(scores.T, any_caption),
+        ),
+    }
+
+
+def pair_retrieval(scores: np.ndarray, groups: np.ndarray) -> dict[str, dict[str, object]]:
+    """The paper's retrieval in both directions, each with its duplicate-aware block: what
+    ``paperclip evaluate`` reports and training's validation logs."""
+    out = {}
+    for direction, (strict, any_caption) in pair_stats(scores, groups).items():
+        out[direction] = {**retrieval_metrics(strict), "duplicate_aware": retrieval_metrics(any_caption)}
+    return out
+
+
+def in_batch_accuracy(queries: np.ndarray, candidates: np.ndarray, batch: int = 100, k: int = 10) -> float:
+    """Share of queries whose own candidate (same row) is within the top ``k`` of its batch.
+
+    The released code's validation metric (text -> image, top 10 in batches of 100): consecutive
+    full batches of the rows as given; when fewer rows than one batch exist, they form one batch.
+    """
+    n = len(queries)
+    size = min(batch, n)
+    hits = []
+    for start in range(0, n - size + 1, size):
+        q, c = queries[start : start + size], candidates[start : start + size]
+        hits.append(RankStats.from_scores(q @ c.T, np.eye(size, dtype=bool)).hit_probability(k))
+    return float(np.concatenate(hits).mean()) if hits else float("nan")
+
+
+class Bootstrap:
+    """Resamples of proposals with replacement (a cluster bootstrap): row ``b`` of ``counts`` says
+    how often each proposal is drawn in resample ``b``. A metric's samples re-weigh its per-query
+    values by their proposal's count, against the same candidate pool; the interval is the 2.5
+    and 97.5 percentiles of its samples."""
+
+    def __init__(self, proposals: np.ndarray, resamples: int = 1000, seed: int = 0):
+        self.proposals = np.unique(proposals)
+        rng = np.random.default_rng([seed, len(self.proposals)])
+        p = len(self.proposals)
+        self.counts = rng.multinomial(p, np.full(p, 1.0 / p), size=resamples).astype(np.float64)
+
+    def weights(self, groups: np.ndarray) -> np.ndarray:
+        """(resamples, items): how often each item (by its proposal) is in each resample."""
+        return self.counts[:, np.searchsorted(self.proposals, groups)]
+
+    def mean(self, values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Resampled means of per-item ``values`` (items,) or (items, m)."""
+        w = self.weights(groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = w.sum(axis=1)
+            return (w @ values) / (total[:, None] if values.ndim == 2 else total)
+
+    def median(self, values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Resampled (lower) weighted medians."""
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(self.weights(groups)[:, order], axis=1)
+        half = cum[:, -1:] / 2
+        picked = np.argmax(cum >= half, axis=1)
+        return np.where(cum[:, -1] > 0, values[order][picked], np.nan)
+
+    def apply(self, fn, groups: np.ndarray) -> np.ndarray:
+        """``fn(indices)`` on each resample of the items (repeated as drawn); (resamples, ...) out."""
+        w = self.weights(groups).astype(np.int64)
+        return np.array([fn(np.repeat(np.arange(len(groups)), row)) for row in w])
+
+
+def interval(samples: np.ndarray) -> list[float] | None:
+    """The 95% percentile interval of bootstrap samples; None when no resample had data."""
+    samples = samples[np.isfinite(samples)]
+    if not len(samples):
+        return None
+    lo, hi = np.percentile(samples, [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
+def retrieval_samples(stats: RankStats, boot: Bootstrap, groups: np.ndarray) -> dict[str, np.ndarray]:
+    """Bootstrap samples of every figure ``retrieval_metrics`` reports, keyed by its flat path."""
+    hits = np.stack([stats.hit_probability(percent_cutoff(k, stats.candidates)) for k in PERCENTS], axis=1)
+    curve = boot.mean(hits, groups)
+    out = {f"top_k_accuracy.{k}": curve[:, i] for i, k in enumerate(PERCENTS)}
+    out["auc"] = curve.mean(axis=1)
+    for k in RECALL_AT:
+        out[f"recall_at_{k}"] = boot.mean(stats.hit_probability(k), groups)
+    out["median_rank"] = boot.median(stats.expected_rank(), groups)
+    out["mrr"] = boot.mean(stats.expected_reciprocal_rank(), groups)
+    return out

@@ -25,7 +25,8 @@ def save(fig: plt.Figure, path: Path) -> Path:
 
 
 def topk_curves(models: dict[str, dict[str, Any]], path: Path) -> Path:
-    """Accuracy against k% per direction; solid strict, dashed duplicate-aware, dotted chance."""
+    """Accuracy against k% per direction; solid strict with its 95% band, dashed duplicate-aware,
+    dotted chance."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (direction, title) in zip(axes, DIRECTIONS.items(), strict=True):
@@ -37,6 +38,10 @@ def topk_curves(models: dict[str, dict[str, Any]], path: Path) -> Path:
                 ks = [int(k) for k in block["top_k_accuracy"]]
                 name = f"{label} (AUC {block['auc']:.3f})" if mode == "strict" else f"{label}, any caption"
                 ax.plot(ks, list(block["top_k_accuracy"].values()), style, color=color, label=name)
+            bands = [m.get("ci95", {}).get(f"{direction}.top_k_accuracy.{k}") for k in ks]
+            if all(bands):
+                lo, hi = zip(*bands, strict=True)
+                ax.fill_between(ks, lo, hi, color=color, alpha=0.15, linewidth=0)
         ax.set(title=title, xlabel="k (% of the validation set)", xlim=(0, 100), ylim=(0, 1.02))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("top-k% retrieval accuracy")

@@ -1,5 +1,11 @@
 """``evaluate()``: every model on the same validation pairs, then one JSON, plots and an HTML report.
 
+One protocol for every model: each receives the same pixels, the centre crop of the 512 px
+preview at native scale (the paper's figures; a fine-tune's own preprocessing), normalised as
+the model expects; with ``eval_augment=N`` also N seeded draws of the training augmentation
+(the paper's Fig. 3), reported as mean and spread. Every metric gets a 95% bootstrap interval
+over proposals.
+
 Reading top to bottom: load the split's pairs, then per model embed the unique images and
 captions once, score both directions, the class queries and the panels; then the optional LLM
 judge, the plots, the report, and the metrics onto each checkpoint row.
@@ -11,12 +17,14 @@ import json
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from sqlalchemy import func, select
 from tqdm import tqdm
 
@@ -25,6 +33,7 @@ from paperclip.db import session_scope
 from paperclip.schema import Checkpoint, Proposal, Split
 from paperclip.storage import atomic_write
 from paperclip.vocabulary import load_vocabulary
+from training.augment import PaperTransform, view_seed
 from training.config import TrainConfig
 from training.data import Pair, ensure_split, fit_caption, load_pairs, token_fits
 from training.evaluate import metrics as M
@@ -33,9 +42,12 @@ from training.evaluate.queries import PAPER_QUERIES, class_query
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SPLIT = "val"
 DESCRIBED_IMAGES = 6
+SMALL_VALIDATION = 200  # fewer validation images than this: the report and the CLI warn
+RESAMPLES = 1000
+PROTOCOL = "centre crop of the 512 px preview at native scale (the paper's figures), every model alike"
 
 
 class Layout:
@@ -74,16 +86,25 @@ def _window_raw(pairs: Sequence[Pair], clip) -> list[Pair]:
     return [replace(p, caption=cut[p.caption]) if p.kind == "raw" else p for p in pairs]
 
 
-def _embed_images(clip, paths: Sequence[Path], batch_size: int = 32) -> np.ndarray:
+def protocol_pixels(clip, path: Path, draw: int | None = None, seed: int = 0) -> torch.Tensor:
+    """What every model sees of a preview: the centre crop, or draw ``draw`` of the training
+    augmentation (a function of the preview and ``seed``, so the same for every model)."""
     from PIL import Image
 
+    transform = PaperTransform.for_model(clip.config)
+    with Image.open(path) as im:
+        return (
+            transform.eval(im) if draw is None else transform.train(im, view_seed(path, seed * 1000 + draw))
+        )
+
+
+def _embed_images(
+    clip, paths: Sequence[Path], draw: int | None = None, seed: int = 0, batch_size: int = 32
+) -> np.ndarray:
     chunks = []
     for i in tqdm(range(0, len(paths), batch_size), desc=f"images {clip.spec}", unit="batch", leave=False):
-        batch = []
-        for path in paths[i : i + batch_size]:
-            with Image.open(path) as im:
-                batch.append(im.convert("RGB"))
-        chunks.append(clip.encode_images(batch, batch_size=batch_size))
+        pixels = torch.stack([protocol_pixels(clip, p, draw, seed) for p in paths[i : i + batch_size]])
+        chunks.append(clip.encode_image_tensor(pixels).cpu().numpy())
     return np.concatenate(chunks)
 
 
@@ -91,54 +112,121 @@ def _top(scores: np.ndarray, ids: Sequence, k: int) -> list:
     return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
 
 
-def score_model(clip, layout: Layout, seed: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(metrics, similarity samples for the histogram)."""
-    images = _embed_images(clip, layout.images)
-    texts = clip.encode_text(layout.texts)
-    vocab = load_vocabulary()
-    vocab_emb = clip.encode_text([t.text for t in vocab])
-    paper_emb = clip.encode_text(list(PAPER_QUERIES))
+def _flat(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
+    """(dotted path, value) of every float in a nested metrics dict."""
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            yield from _flat(value, f"{prefix}{key}.")
+        elif isinstance(value, float):
+            yield f"{prefix}{key}", value
 
-    pair_img, pair_txt = images[layout.pair_image], texts[layout.pair_text]
-    scores = pair_img @ pair_txt.T
-    strict, any_caption = M.positive_masks(layout.groups, layout.groups)
-    out: dict[str, Any] = {"spec": clip.spec, "dim": clip.dim}
-    for direction, s in (("image_to_text", scores), ("text_to_image", scores.T)):
-        block = M.retrieval_metrics(M.RankStats.from_scores(s, strict))
-        block["duplicate_aware"] = M.retrieval_metrics(M.RankStats.from_scores(s, any_caption))
-        out[direction] = block
+
+class Texts:
+    """A model's text side, the same for every image draw."""
+
+    def __init__(self, clip, layout: Layout):
+        vocab = load_vocabulary()
+        self.vocab = [t.text for t in vocab]
+        self.captions = clip.encode_text(layout.texts)
+        self.vocab_emb = clip.encode_text(self.vocab)
+        self.paper_emb = clip.encode_text(list(PAPER_QUERIES))
+        self.queries = [class_query(label) for label in layout.labels]
+        self.query_emb = clip.encode_text(self.queries) if self.queries else np.zeros((0, clip.dim))
+
+
+def score_images(
+    images: np.ndarray, texts: Texts, layout: Layout, boot: M.Bootstrap, seed: int
+) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(metrics, bootstrap samples by dotted path, similarity samples for the histogram) of one
+    set of image embeddings (one row per unique image)."""
+    pair_img, pair_txt = images[layout.pair_image], texts.captions[layout.pair_text]
+    out: dict[str, Any] = {}
+    samples: dict[str, np.ndarray] = {}
+    for direction, (strict, any_caption) in M.pair_stats(pair_img @ pair_txt.T, layout.groups).items():
+        out[direction] = {**M.retrieval_metrics(strict), "duplicate_aware": M.retrieval_metrics(any_caption)}
+        for mode, stats in (("", strict), ("duplicate_aware.", any_caption)):
+            for key, values in M.retrieval_samples(stats, boot, layout.groups).items():
+                samples[f"{direction}.{mode}{key}"] = values
 
     sims = M.similarity_gap(pair_img, pair_txt, layout.groups, seed)
-    out["similarity"] = {k: v for k, v in sims.items() if k not in ("matched", "shuffled")}
+    out["similarity"] = {k: sims[k] for k in ("matched_mean", "shuffled_mean", "gap")}
+    matched = boot.mean(sims["matched"], layout.groups)
+    shuffled = boot.mean(sims["shuffled"], sims["shuffled_groups"])
+    samples.update(
+        {
+            "similarity.matched_mean": matched,
+            "similarity.shuffled_mean": shuffled,
+            "similarity.gap": matched - shuffled,
+        }
+    )
+
+    classes, class_samples = _class_metrics(layout, images[layout.obs_image], texts, boot)
+    out.update(classes)
+    samples.update(class_samples)
+    return out, samples, {"matched": sims["matched"], "shuffled": sims["shuffled"]}
+
+
+def score_model(
+    clip, layout: Layout, seed: int, boot: M.Bootstrap, eval_augment: int = 0
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metrics with ``ci95`` and, with ``eval_augment``, its block; similarity samples)."""
+    texts = Texts(clip, layout)
+    images = _embed_images(clip, layout.images)
+    out, samples, sims = score_images(images, texts, layout, boot, seed)
+    out = {"spec": clip.spec, "dim": clip.dim, **out}
+    out["ci95"] = {key: M.interval(values) for key, values in samples.items()}
+    if eval_augment:
+        out["eval_augment"] = _augmented(clip, texts, layout, boot, seed, eval_augment)
 
     obs_emb = images[layout.obs_image]
-    out.update(_class_metrics(clip, layout, obs_emb, vocab_emb, [t.text for t in vocab]))
-
     out["image_retrieval"] = {  # top 10 observations per paper query: the contact sheet and the judge
-        q: _top(obs_emb @ e, layout.obs_ids, 10) for q, e in zip(PAPER_QUERIES, paper_emb, strict=True)
+        q: _top(obs_emb @ e, layout.obs_ids, 10) for q, e in zip(PAPER_QUERIES, texts.paper_emb, strict=True)
     }
     rng = np.random.default_rng(seed)
     picked = sorted(
         rng.choice(layout.obs_ids, size=min(DESCRIBED_IMAGES, len(layout.obs_ids)), replace=False)
     )
-    proposal_emb = texts[layout.proposal_text]
+    proposal_emb = texts.captions[layout.proposal_text]
     out["descriptions"] = {}
     for obs in map(int, picked):
         e = images[layout.obs_image[layout.obs_ids.index(obs)]]
-        term_s, prop_s = vocab_emb @ e, proposal_emb @ e
+        term_s, prop_s = texts.vocab_emb @ e, proposal_emb @ e
         out["descriptions"][str(obs)] = {
             "proposal_pk": layout.obs_proposal[obs],
-            "terms": [[vocab[i].text, float(term_s[i])] for i in np.argsort(-term_s, kind="stable")[:5]],
+            "terms": [[texts.vocab[i], float(term_s[i])] for i in np.argsort(-term_s, kind="stable")[:5]],
             "proposals": [
                 [layout.proposals[i], float(prop_s[i])] for i in np.argsort(-prop_s, kind="stable")[:3]
             ],
         }
-    return out, {"matched": sims["matched"], "shuffled": sims["shuffled"]}
+    return out, sims
+
+
+def _augmented(
+    clip, texts: Texts, layout: Layout, boot: M.Bootstrap, seed: int, draws: int
+) -> dict[str, Any]:
+    """The paper's Fig. 3 protocol: every metric over ``draws`` seeded draws of the training
+    augmentation; mean, spread (sample standard deviation) and the interval of the mean."""
+    values: dict[str, list[float]] = {}
+    resampled: dict[str, list[np.ndarray]] = {}
+    for draw in tqdm(range(draws), desc=f"augmented draws {clip.spec}", unit="draw", leave=False):
+        images = _embed_images(clip, layout.images, draw, seed)
+        points, samples, _ = score_images(images, texts, layout, boot, seed)
+        for key, value in _flat(points):
+            values.setdefault(key, []).append(value)
+        for key, sample in samples.items():
+            resampled.setdefault(key, []).append(sample)
+    return {
+        "draws": draws,
+        "seed": seed,
+        "mean": {k: float(np.mean(v)) for k, v in values.items()},
+        "std": {k: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for k, v in values.items()},
+        "ci95": {k: M.interval(np.mean(v, axis=0)) for k, v in resampled.items()},
+    }
 
 
 def _class_metrics(
-    clip, layout: Layout, obs_emb: np.ndarray, vocab_emb: np.ndarray, vocab: list[str]
-) -> dict[str, Any]:
+    layout: Layout, obs_emb: np.ndarray, texts: Texts, boot: M.Bootstrap
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Per ground-truth class: its query's precision@10 and nDCG@10 over the validation images; and
     description retrieval: where each labelled image ranks its class among all descriptions."""
     if not layout.labels:
@@ -147,36 +235,64 @@ def _class_metrics(
             "class_precision_at_10": None,
             "ndcg_at_10": None,
             "description_retrieval": None,
-        }
-    queries = [class_query(label) for label in layout.labels]
-    query_emb = clip.encode_text(queries)
+        }, {}
+    obs_groups = np.array([layout.obs_proposal[o] for o in layout.obs_ids])
+    scores = obs_emb @ texts.query_emb.T  # observations x classes
+    relevant = layout.obs_label[:, None] == np.array(layout.labels, dtype=object)[None, :]
+
+    def per_class(rows: np.ndarray) -> np.ndarray:
+        """[P@10 per class..., nDCG@10 per class...] over the observations ``rows``; NaN for a class
+        none of whose proposals the rows hold (a resample without it says nothing about it)."""
+        pairs = [
+            M.precision_and_ndcg(scores[rows, c], relevant[rows, c], 10)
+            if relevant[rows, c].any()
+            else (np.nan, np.nan)
+            for c in range(len(layout.labels))
+        ]
+        return np.array([p for p, _ in pairs] + [n for _, n in pairs])
+
+    point = per_class(np.arange(len(layout.obs_ids)))
+    resampled = boot.apply(per_class, obs_groups)
+    n = len(layout.labels)
     classes = {}
-    for label, query, q in zip(layout.labels, queries, query_emb, strict=True):
-        s, relevant = obs_emb @ q, layout.obs_label == label
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample may hold no class at all
+        samples: dict[str, np.ndarray] = {
+            "class_precision_at_10": np.nanmean(resampled[:, :n], axis=1),
+            "ndcg_at_10": np.nanmean(resampled[:, n:], axis=1),
+        }
+    for c, (label, query) in enumerate(zip(layout.labels, texts.queries, strict=True)):
         classes[label] = {
             "query": query,
-            "n_relevant": int(relevant.sum()),
-            "precision_at_10": M.precision_at_k(s, relevant, 10),
-            "ndcg_at_10": M.ndcg_at_k(s, relevant, 10),
+            "n_relevant": int(relevant[:, c].sum()),
+            "precision_at_10": float(point[c]),
+            "ndcg_at_10": float(point[n + c]),
         }
-    extra = [i for i, q in enumerate(queries) if q not in vocab]  # class names the vocabulary lacks
-    candidates = [*vocab, *(queries[i] for i in extra)]
-    candidate_emb = np.concatenate([vocab_emb, query_emb[extra]])
+        samples[f"classes.{label}.precision_at_10"] = resampled[:, c]
+        samples[f"classes.{label}.ndcg_at_10"] = resampled[:, n + c]
+
+    extra = [
+        i for i, q in enumerate(texts.queries) if q not in texts.vocab
+    ]  # class names the vocabulary lacks
+    candidates = [*texts.vocab, *(texts.queries[i] for i in extra)]
+    candidate_emb = np.concatenate([texts.vocab_emb, texts.query_emb[extra]])
     labelled = np.flatnonzero(layout.obs_label != "")
-    position = {label: candidates.index(q) for label, q in zip(layout.labels, queries, strict=True)}
+    position = {label: candidates.index(q) for label, q in zip(layout.labels, texts.queries, strict=True)}
     wanted = np.array([position[label] for label in layout.obs_label[labelled]])
     positives = np.zeros((len(labelled), len(candidates)), bool)
     positives[np.arange(len(labelled)), wanted] = True
-    ranks = M.retrieval_metrics(M.RankStats.from_scores(obs_emb[labelled] @ candidate_emb.T, positives))
+    stats = M.RankStats.from_scores(obs_emb[labelled] @ candidate_emb.T, positives)
+    ranks = M.retrieval_metrics(stats)
+    keys = ("recall_at_1", "recall_at_5", "recall_at_10", "median_rank", "mrr")
+    for key, values in M.retrieval_samples(stats, boot, obs_groups[labelled]).items():
+        if key in keys:
+            samples[f"description_retrieval.{key}"] = values
     return {
         "classes": classes,
-        "class_precision_at_10": float(np.mean([c["precision_at_10"] for c in classes.values()])),
-        "ndcg_at_10": float(np.mean([c["ndcg_at_10"] for c in classes.values()])),
-        "description_retrieval": {
-            "candidates": len(candidates),
-            **{k: ranks[k] for k in ("recall_at_1", "recall_at_5", "recall_at_10", "median_rank", "mrr")},
-        },
-    }
+        "class_precision_at_10": float(point[:n].mean()),
+        "ndcg_at_10": float(point[n:].mean()),
+        "description_retrieval": {"candidates": len(candidates), **{k: ranks[k] for k in keys}},
+    }, samples
 
 
 def _slug(label: str) -> str:
@@ -204,8 +320,15 @@ def evaluate_pairs(
     seed: int = 0,
     abstracts: Mapping[int, str] | None = None,
     judge: bool = False,
+    eval_augment: int = 0,
+    resamples: int = RESAMPLES,
 ) -> dict[str, Any]:
-    """Evaluate resolved models on given pairs and write metrics.json, plots and report.html."""
+    """Evaluate resolved models on given pairs and write metrics.json, plots and report.html.
+
+    Every model runs in fp32 on the protocol's pixels; ``eval_augment`` adds that many seeded
+    draws of the training augmentation; ``resamples`` bootstrap resamples of the proposals give
+    each metric's 95% interval.
+    """
     from paperclip.model import load_model
     from training.evaluate import panels, plots, report
     from training.evaluate.judge import Judge
@@ -222,9 +345,10 @@ def evaluate_pairs(
     sims: dict[str, dict[str, np.ndarray]] = {}
     skipped: dict[str, str] = {}
     layout: Layout | None = None
+    boot = M.Bootstrap(np.array([p.proposal_pk for p in pairs]), resamples, seed)
     for spec in tqdm(models, desc="models", unit="model"):
         try:
-            clip = load_model(spec.spec, device=settings.device)
+            clip = load_model(spec.spec, device=settings.device, precision="fp32")
         except Exception as exc:
             if spec.label != BASE:
                 raise
@@ -233,25 +357,48 @@ def evaluate_pairs(
             continue
         if layout is None:
             layout = Layout(_window_raw(pairs, clip))
-        results[spec.label], sims[spec.label] = score_model(clip, layout, seed)
+        results[spec.label], sims[spec.label] = score_model(clip, layout, seed, boot, eval_augment)
         verdict = None
         if judge_ is not None:
+            retrieved = results[spec.label]["image_retrieval"]
             ranked = {
                 q: [(abstracts or {}).get(layout.obs_proposal[o]) or "" for o in ids]
-                for q, ids in results[spec.label]["image_retrieval"].items()
+                for q, ids in retrieved.items()
             }
             verdict = judge_.precision(ranked)
+            judged = [  # (verdict, proposal) of every judged image: the interval resamples proposals
+                (judge_.verdicts[(q, a)], layout.obs_proposal[o])
+                for q, ids in retrieved.items()
+                for o, a in zip(ids[:10], ranked[q][:10], strict=True)
+                if judge_.verdicts[(q, a)] is not None
+            ]
+            if judged:
+                values, groups = np.array([float(v) for v, _ in judged]), np.array([g for _, g in judged])
+                results[spec.label]["ci95"]["judge.precision_at_10"] = M.interval(boot.mean(values, groups))
         results[spec.label]["judge"] = verdict
         del clip
     if layout is None:
         raise RuntimeError(f"no model could load: {skipped}")
 
+    cautions = []
+    if len(layout.images) < SMALL_VALIDATION:
+        cautions.append(
+            f"validation holds {len(layout.images)} images (fewer than {SMALL_VALIDATION}): "
+            "the intervals are wide and differences between models may be noise"
+        )
     metrics = _clean(
         {
             "schema_version": SCHEMA_VERSION,
             "split": SPLIT,
             "variant": variant,
             "seed": seed,
+            "protocol": {
+                "pixels": PROTOCOL,
+                "precision": "fp32",
+                "eval_augment": eval_augment,
+                "bootstrap": {"unit": "proposal", "resamples": resamples, "seed": seed, "interval": 0.95},
+            },
+            "warnings": cautions,
             "n_pairs": len(layout.pairs),
             "n_images": len(layout.images),
             "n_proposals": len(layout.proposals),
@@ -301,6 +448,7 @@ def evaluate(
     seed: int = 0,
     *,
     judge: bool | None = None,
+    eval_augment: int = 0,
     url: str | None = None,
 ) -> dict[str, Any]:
     """Compare ``base`` (always, when it loads), checkpoint names and folders on the validation split.
@@ -320,7 +468,14 @@ def evaluate(
         rows = session.execute(select(Proposal.id, Proposal.abstract).where(Proposal.id.in_(pks)))
         abstracts = {pk: abstract for pk, abstract in rows}
     metrics = evaluate_pairs(
-        specs, pairs, Path(out_dir), variant, seed, abstracts, configured() if judge is None else judge
+        specs,
+        pairs,
+        Path(out_dir),
+        variant,
+        seed,
+        abstracts,
+        configured() if judge is None else judge,
+        eval_augment,
     )
     with session_scope(url) as session:
         for spec in specs:
