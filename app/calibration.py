@@ -160,3 +160,29 @@ def null_images(n: int = 8, size: int = 224, seed: int = 0) -> list[np.ndarray]:
 def is_blank(pixels: np.ndarray, tolerance: float = 2.0) -> bool:
     """An image with no structure (one level, give or take compression noise): nothing to match."""
     return float(np.asarray(pixels, np.float32).std()) <= tolerance
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What one served version needs to calibrate scores: the background sample and the null models."""
+
+    rows: np.ndarray  # the sample's row positions
+    sample: np.ndarray  # their vectors, float32
+    text: NullModel
+    image: NullModel
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, encode_text, encode_images) -> Calibration:
+        """``vectors`` the version's (memory-mapped) rows; the encoders embed the probes."""
+        from PIL import Image
+
+        from paperclip.imaging import to_preview
+
+        rows = sample_rows(len(vectors))
+        sample = np.asarray(vectors[rows], dtype=np.float32)
+        text = NullModel.fit(vectors, encode_text(null_texts()))
+        image = NullModel.fit(vectors, encode_images([to_preview(Image.fromarray(a)) for a in null_images()]))
+        return cls(rows, sample, text, image)
+
+    def background(self, query: np.ndarray) -> Background:
+        return Background.of(self.sample @ np.asarray(query, np.float32).reshape(-1))

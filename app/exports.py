@@ -1,4 +1,5 @@
-"""A result set as a file for VO tools and spreadsheets: VOTable, CSV and JSON with the same columns.
+"""A result set as a file for VO tools and spreadsheets: VOTable and CSV with the same columns (JSON is
+the API's own page).
 
 Column names follow IVOA ObsCore where one exists (``obs_id``, ``s_ra``, ``t_min``, ...), every
 column carries its unit and UCD, and the VOTable declares its coordinate system (ICRS) and time
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,6 @@ import numpy as np
 FORMATS = {
     "votable": ("application/x-votable+xml", "vot"),
     "csv": ("text/csv; charset=utf-8", "csv"),
-    "json": ("application/json", "json"),
 }
 
 
@@ -90,20 +89,6 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column] = COLUMN
     return buf.getvalue().encode()
 
 
-def to_json(
-    rows: Sequence[Mapping[str, Any]], info: Mapping[str, Any], columns: Sequence[Column] = COLUMNS
-) -> bytes:
-    body = {
-        "info": dict(info),
-        "columns": [
-            {k: v for k, v in vars(c).items() if v is not None and k != "kind"} | {"datatype": c.kind}
-            for c in columns
-        ],
-        "rows": [{c.name: _value(row, c) for c in columns} for row in rows],
-    }
-    return json.dumps(body, ensure_ascii=False, default=str).encode()
-
-
 def to_votable(
     rows: Sequence[Mapping[str, Any]], info: Mapping[str, Any], columns: Sequence[Column] = COLUMNS
 ) -> bytes:
@@ -167,6 +152,42 @@ def render(fmt: str, rows: Sequence[Mapping[str, Any]], info: Mapping[str, Any])
     media_type, ext = FORMATS[fmt]
     if fmt == "csv":
         return to_csv(rows), media_type, ext
-    if fmt == "json":
-        return to_json(rows, info), media_type, ext
     return to_votable(rows, info), media_type, ext
+
+
+def rows_from_page(page, base_url: str) -> list[dict[str, Any]]:
+    """A search page's hits (and, grouped, the hits under them) as export rows, in rank order."""
+    from paperclip.obstime import as_utc
+
+    base = base_url.rstrip("/")
+    hits = sorted((h for top in page.results for h in (top, *top.more)), key=lambda h: h.rank)
+    rows = []
+    for h in hits:
+        o, p = h.observation, h.proposal
+        rows.append(
+            {
+                "rank": h.rank,
+                "score": h.score,
+                "z_score": h.z_score,
+                "percentile": h.percentile,
+                "distance": h.distance_arcmin,
+                "obs_id": o.mast_obs_id or o.obs_id,
+                "obs_collection": o.collection,
+                "target_name": o.target,
+                "s_ra": o.ra,
+                "s_dec": o.dec,
+                "t_min": o.start_mjd,
+                "t_start": as_utc(o.start_time).strftime("%Y-%m-%dT%H:%M:%SZ") if o.start_time else None,
+                "t_exptime": o.exposure_s,
+                "instrument_name": o.instrument,
+                "filters": o.filters,
+                "proposal_id": p.proposal_id,
+                "proposal_title": p.title,
+                "proposal_pi": p.pi,
+                "cycle": p.cycle,
+                "preview_url": base + o.preview_url,
+                "page_url": base + o.page_url,
+                "mast_url": o.mast_url,
+            }
+        )
+    return rows

@@ -118,7 +118,7 @@ def main() -> None:
     sets = query_sets(set(truth.values()))
     server = start_server(home, url)
     try:
-        results = run(server.url, truth, sets)
+        results = run(server.base, truth, sets)
     finally:
         server.stop()
     print(f"held-out observations: {len(truth)} in {len(set(truth.values()))} classes; depth {DEPTH}")

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
         description="CDS Sesame name resolver for near=NAME (after the archive's own targets); empty: off",
     )
     sesame_timeout_s: float = Field(default=5.0, description="Seconds to wait for Sesame")
+    samp_hub_url: str = Field(
+        default="http://localhost:21012/",
+        description="Where the UI's SAMP button finds the user's hub (the SAMP Web Profile's fixed address)",
+    )
     sesame_retry_s: float = Field(
         default=60.0, description="After Sesame fails to answer, resolve offline only for this long"
     )
