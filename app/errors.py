@@ -25,10 +25,15 @@ from paperclip.imaging import ImageError
 log = logging.getLogger("paperclip.app")
 
 
+def title_of(status: int) -> str:
+    """The one title per status (RFC 9110's names: 413 is "Content Too Large" everywhere)."""
+    return {413: "Content Too Large", 422: "Unprocessable Content"}.get(status) or HTTPStatus(status).phrase
+
+
 def problem(
     request: Request, status: int, detail: str, reason: str | None = None, retry_after: int | None = None
 ) -> Response:
-    title = HTTPStatus(status).phrase
+    title = title_of(status)
     if not request.url.path.startswith("/api/"):
         from app.web import render_error
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from astropy.coordinates import Angle
 
 from paperclip.index_meta import MetaTable
 
@@ -35,6 +36,9 @@ class Filters:
     target: str | None = None  # substring
     collection: str | None = None
     sky_cell: tuple[int, int] | None = None  # (HEALPix order, nested index)
+    cone: tuple[float, float, float] | None = None  # (ra, dec, radius), degrees, ICRS
+    start: tuple[float, float] | None = None  # observation start between these MJDs (either may be +-inf)
+    min_exposure: float | None = None  # seconds
 
     @property
     def any(self) -> bool:
@@ -58,7 +62,22 @@ def mask(table: MetaTable, f: Filters) -> np.ndarray:
         out &= table.equals("collection", f.collection)
     if f.sky_cell is not None:
         out &= table.sky_cell(*f.sky_cell)
+    if f.cone is not None:
+        out &= np.isfinite(cone_distances(table, f.cone))
+    if f.start is not None:
+        start = table.columns["start"]
+        out &= (start >= f.start[0]) & (start <= f.start[1])
+    if f.min_exposure is not None:
+        out &= table.columns["exposure"] >= f.min_exposure
     return out
+
+
+def cone_distances(table: MetaTable, cone: tuple[float, float, float]) -> np.ndarray:
+    """Distance in degrees from the cone's centre of the rows inside it, NaN elsewhere."""
+    from paperclip import sky
+
+    c = sky.cone(sky.position(cone[0], cone[1]), Angle(cone[2], "deg"))
+    return c.distances(table.columns["sky_cell"], table.columns["ra"], table.columns["dec"])
 
 
 Result = tuple[np.ndarray, np.ndarray]  # (scores, positions), one row each

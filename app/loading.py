@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from app.calibration import Calibration
 from paperclip.db import session_scope
 from paperclip.index_files import IndexFiles, read_index_files
-from paperclip.index_meta import MetaTable, read_from_db
+from paperclip.index_meta import COLUMNS, MetaTable, read_from_db
 
 log = logging.getLogger("paperclip.app")
 
@@ -50,6 +51,7 @@ class Loaded:
     inner: Any  # the index inside the IndexIDMap, searched by position (with selectors)
     device_vectors: Any = None  # on a GPU, a float16 torch copy of a flat index
     gpu_ivf: GpuIvf | None = None
+    calibration: Calibration | None = None  # None for an empty index
 
     @property
     def kind(self) -> str:
@@ -78,10 +80,17 @@ def load_version(
     if not np.array_equal(faiss.vector_to_array(files.index.id_map), files.ids):
         raise ValueError("index positions do not follow ids.npy: vectors and metadata would not line up")
     metadata = files.metadata
-    if metadata is None:  # written before metadata arrays existed: read them once, here
-        log.warning("index version %s has no metadata arrays; reading them from the database", version_id)
+    missing = [c.name for c in COLUMNS if metadata is None or c.name not in metadata.columns]
+    if missing:  # written before (some) metadata arrays existed: read them once, here
+        log.warning("index version %s lacks metadata %s; reading them from the database", version_id, missing)
         with session_scope(db_url) as s:
-            metadata = read_from_db(s, files.ids)
+            full = read_from_db(s, files.ids)
+        if metadata is None:
+            metadata = full
+        for name in missing:
+            metadata.columns[name] = full.columns[name]
+            if name in full.dictionaries:
+                metadata.dictionaries[name] = full.dictionaries[name]
     vectors = np.load(path / "vectors.npy", mmap_mode="r")
     order = np.argsort(files.ids, kind="stable")
     vocab_vectors = np.asarray(files.vocab_vectors, dtype=np.float32).reshape(len(files.vocab), -1)
@@ -98,6 +107,9 @@ def load_version(
         inner=faiss.downcast_index(files.index.index),
         device_vectors=_device_vectors(model, files),
         gpu_ivf=gpu_ivf(files.index.index) if files.count and model.device.type == "cuda" else None,
+        calibration=Calibration.build(vectors, model.encode_text, model.encode_images)
+        if files.count
+        else None,
     )
 
 

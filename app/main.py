@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from app import errors, web
+from app import docs, errors, web
 from app.api import admin, archive, describe, health, search
 from app.logs import RequestContext, configure_logging
 from app.metrics import Metrics, MetricsMiddleware
 from app.ratelimit import RateLimit
 from app.runtime import Runtime
-from app.uploads import BodyLimit
+from app.uploads import BodyLimit, HeadAsGet
 from paperclip.config import Settings, get_settings
 
 log = logging.getLogger("paperclip.app")
@@ -46,13 +46,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Search Hubble observations in plain language; describe images with science use cases.",
         version="1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets below: the docs render offline
+        redoc_url=None,
     )
     app.state.settings, app.state.metrics, app.state.runtime = settings, metrics, runtime
     for module in (search, describe, archive, health, admin):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    docs.install(app)
     errors.install(app)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         RateLimit, limits=settings.rate_limit, storage_uri=settings.rate_limit_storage_uri, metrics=metrics
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from paperclip.schema import Caption, IndexVersion, Observation, Proposal
@@ -66,6 +66,65 @@ def summaries(session: Session, proposal_pks: Iterable[int]) -> dict[int, str]:
         if caption and (pk not in best or rank >= best[pk][0]):
             best[pk] = (rank, caption)
     return {pk: caption for pk, (_, caption) in best.items()}
+
+
+def find_observations(session: Session, ref: str) -> list[int]:
+    """Ids of the observations ``ref`` names: an internal id, an obs_id in any case, a MAST obs_id
+    (the stored product name less its suffix), or an HST dataset name (``jdxk01010``) inside the
+    name of a visit's combined product. Every lookup uses an index but the last, tried only when
+    the others find nothing."""
+    from app.identifiers import dataset_visit, obs_id_candidates
+
+    ref = ref.strip()
+    if ref.isdigit():  # ids are 32-bit: a larger number names nothing (and must not reach the driver)
+        if int(ref) < 2**31 and session.get(Observation, int(ref)) is not None:
+            return [int(ref)]
+        return []
+    lower = func.lower(Observation.obs_id)
+    ids = list(
+        session.scalars(
+            select(Observation.id).where(lower.in_(obs_id_candidates(ref))).order_by(Observation.id)
+        )
+    )
+    if not ids and (visit := dataset_visit(ref)):
+        pattern = f"%\\_{visit}\\_%"
+        ids = list(
+            session.scalars(
+                select(Observation.id)
+                .where(lower.like(pattern, escape="\\"))
+                .order_by(Observation.id)
+                .limit(50)
+            )
+        )
+    return ids
+
+
+def find_proposal(session: Session, ref: str) -> int | None:
+    """A proposal's id from its number (HST first), ``COLLECTION:NUMBER``, or its database id."""
+    collection, _, number = ref.strip().rpartition(":")
+    stmt = select(Proposal.id, Proposal.collection).where(Proposal.proposal_id == number)
+    if collection:
+        stmt = stmt.where(func.upper(Proposal.collection) == collection.upper())
+    rows = session.execute(stmt).all()
+    if rows:
+        return min(rows, key=lambda r: (r[1] != "HST", r[1]))[0]
+    if not collection and number.isdigit() and int(number) < 2**31:
+        return session.scalar(select(Proposal.id).where(Proposal.id == int(number)))
+    return None
+
+
+def target_positions(session: Session, names: list[str]) -> list[tuple[str, float, float]]:
+    """(target, ra, dec) of observations whose target is one of ``names`` (lowercased)."""
+    stmt = (
+        select(Observation.target, Observation.ra, Observation.dec)
+        .where(
+            func.lower(Observation.target).in_(names),
+            Observation.ra.is_not(None),
+            Observation.dec.is_not(None),
+        )
+        .limit(5000)
+    )
+    return [(t, float(r), float(d)) for t, r, d in session.execute(stmt)]
 
 
 def preview_path(session: Session, observation_id: int) -> str | None:

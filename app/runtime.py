@@ -30,6 +30,7 @@ from app.encoders import image_encoder, text_encoder
 from app.filtered import Filters, mask
 from app.loading import Loaded, load_version
 from app.metrics import Metrics
+from app.resolve import Resolver
 from app.searching import Query, run_batch
 from paperclip.config import Settings
 from paperclip.db import session_scope
@@ -95,6 +96,9 @@ class Runtime:
         self._masks = LRU(64)
         self._load_lock = threading.Lock()
         self._batchers_lock = threading.Lock()
+        self.resolver = Resolver(
+            self._target_positions, settings.sesame_url, settings.sesame_timeout_s, settings.sesame_retry_s
+        )
         self.decodes = threading.BoundedSemaphore(settings.max_concurrent_decodes or os.cpu_count() or 1)
         threads = settings.search_threads or os.cpu_count() or 1
         self._search = self._make_batcher(
@@ -104,6 +108,10 @@ class Runtime:
     def _make_batcher(self, name: str, process: Any, on_batch: Any) -> Batcher:
         s = self.settings
         return Batcher(name, process, on_batch, max_queue=s.queue_size, timeout_s=s.queue_timeout_s)
+
+    def _target_positions(self, names: list[str]) -> list[tuple[str, float, float]]:
+        with session_scope(self.settings.db_url) as s:
+            return queries.target_positions(s, names)
 
     # -- loading -----------------------------------------------------------------------------------
     def current(self) -> Loaded:

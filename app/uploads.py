@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import UploadFile
+from fastapi import HTTPException, Request, UploadFile
 from PIL import Image
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +28,7 @@ def _problem(limit: int) -> bytes:
     return json.dumps(
         {
             "type": "about:blank",
-            "title": "Payload Too Large",
+            "title": "Content Too Large",
             "status": 413,
             "detail": f"request body is over the limit of {limit} bytes",
             "reason": "too_large",
@@ -38,7 +38,7 @@ def _problem(limit: int) -> bytes:
 
 def _page(limit: int) -> bytes:
     return (
-        "<!doctype html><title>Payload Too Large</title><h1>Payload Too Large</h1>"
+        "<!doctype html><title>Content Too Large</title><h1>413 · Content Too Large</h1>"
         f'<p>The file is over the limit of {limit} bytes. <a href="/upload">Try another</a>.</p>'
     ).encode()
 
@@ -115,3 +115,34 @@ def read_image(upload: UploadFile, rt: Runtime) -> Image.Image:
         )
     with rt.decoding():
         return decode(data, settings.max_image_pixels)
+
+
+def multipart(request: Request) -> None:
+    """Upload endpoints take multipart/form-data only: anything else is a 415, not a 422."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data":
+        raise HTTPException(
+            415,
+            f"send the file as multipart/form-data (a form field named file), not {ctype or 'no content type'}",
+        )
+
+
+class HeadAsGet:
+    """HEAD on every GET route: the GET runs and its body is dropped, headers (length too) kept."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body"):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

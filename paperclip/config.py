@@ -123,6 +123,20 @@ class Settings(BaseSettings):
         description="A filter allowing at most this many vectors is answered by exact scoring of just those",
     )
 
+    # Search by sky position
+    sesame_url: str = Field(
+        default="https://cds.unistra.fr/cgi-bin/nph-sesame/",
+        description="CDS Sesame name resolver for near=NAME (after the archive's own targets); empty: off",
+    )
+    sesame_timeout_s: float = Field(default=5.0, description="Seconds to wait for Sesame")
+    samp_hub_url: str = Field(
+        default="http://localhost:21012/",
+        description="Where the UI's SAMP button finds the user's hub (the SAMP Web Profile's fixed address)",
+    )
+    sesame_retry_s: float = Field(
+        default=60.0, description="After Sesame fails to answer, resolve offline only for this long"
+    )
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home_dir / 'paperclip.db'}"

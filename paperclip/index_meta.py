@@ -22,6 +22,7 @@ import bisect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +36,7 @@ META_DIR = "meta"
 DICTIONARIES = "dictionaries.json"
 SKY_ORDER = 29
 INT_NULL = np.iinfo(np.int64).min
+MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
 Kind = Literal["category", "int", "float"]
 
 
@@ -70,6 +72,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("target", "category", "target name", Observation.target),
     Column("proposal", "category", "the archive's proposal id", Proposal.proposal_id),
     Column("cycle", "int", "proposal cycle", Proposal.cycle),
+    Column("proposal_pk", "int", "the proposal's database id (groups, full-text matches)", Proposal.id),
+    Column("start", "float", "observation start, MJD (UTC)", Observation.start_time),
+    Column("exposure", "float", "exposure time, seconds", Observation.exposure_s),
     Column("ra", "float", "right ascension, degrees", Observation.ra),
     Column("dec", "float", "declination, degrees", Observation.dec),
     Column(
@@ -97,9 +102,17 @@ def _encode(values: list[Any]) -> tuple[np.ndarray, list[str]]:
     return codes, dictionary
 
 
+def _float(value: Any) -> float:
+    """Numbers as they are; datetimes as MJD (UTC; naive ones are UTC)."""
+    if isinstance(value, datetime):
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return (utc - MJD_EPOCH).total_seconds() / 86400.0
+    return float(value)
+
+
 def _numeric(kind: Kind, values: list[Any]) -> np.ndarray:
     if kind == "float":
-        return np.array([np.nan if v is None else float(v) for v in values], np.float64)
+        return np.array([np.nan if v is None else _float(v) for v in values], np.float64)
     return np.array([INT_NULL if v is None else int(v) for v in values], np.int64)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -39,7 +41,10 @@ class Proposal(Base):
     """An observing proposal (or, for imported data, any group sharing one text)."""
 
     __tablename__ = "proposals"
-    __table_args__ = (UniqueConstraint("collection", "proposal_id", name="uq_proposals_collection_pid"),)
+    __table_args__ = (
+        UniqueConstraint("collection", "proposal_id", name="uq_proposals_collection_pid"),
+        Index("ix_proposals_proposal_id", "proposal_id"),  # `prop:15446` in any collection
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection: Mapped[str] = mapped_column(String(32), default="HST")
@@ -103,6 +108,10 @@ class Observation(Base):
         UniqueConstraint("collection", "obs_id", name="uq_observations_collection_obs"),
         Index("ix_observations_instrument", "instrument"),
         Index("ix_observations_target", "target"),
+        # collection alone is served by the unique constraint's index, which leads with it
+        Index("ix_observations_healpix", "healpix"),
+        Index("ix_observations_start_time", "start_time"),
+        Index("ix_observations_exposure_s", "exposure_s"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -114,6 +123,9 @@ class Observation(Base):
     target: Mapped[str | None] = mapped_column(String(256))
     ra: Mapped[float | None] = mapped_column(Float)
     dec: Mapped[float | None] = mapped_column(Float)
+    healpix: Mapped[int | None] = mapped_column(
+        BigInteger
+    )  # NESTED HEALPix index of (ra, dec) at paperclip.sky.ORDER: cones become index ranges
     start_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     exposure_s: Mapped[float | None] = mapped_column(Float)
     preview_url: Mapped[str | None] = mapped_column(Text)
@@ -131,6 +143,23 @@ class Observation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="observations")
+
+
+Index("ix_observations_obs_id_lower", func.lower(Observation.obs_id))  # IB2K01010 finds ib2k01010
+Index("ix_observations_target_lower", func.lower(Observation.target))  # names resolved offline
+
+
+# Full-text search over each proposal's title, targets, summaries and abstract, kept in step by
+# triggers on proposals, captions and observations (migration 0005): on Postgres the table
+# ``proposal_text`` (proposal_pk, tsvector ``document`` under a GIN index), on SQLite the FTS5
+# table ``proposal_text`` (rowid = proposal id; columns title, targets, summary, abstract). Both
+# live outside the ORM, so schema comparisons skip them through ``include_name``.
+TEXT_SEARCH_TABLE = "proposal_text"
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's include_name hook: leave the full-text tables (and FTS5's shadow tables) alone."""
+    return not (type_ == "table" and name is not None and name.startswith(TEXT_SEARCH_TABLE))
 
 
 class LedgerEntry(Base):

@@ -18,12 +18,14 @@ from paperclip.schema import (
     Proposal,
     Split,
     VocabularyTerm,
+    include_name,
 )
 
 
 def test_migration_matches_models(db_url):
     with get_engine(db_url).connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diffs = compare_metadata(context, Base.metadata)
     assert diffs == []
 
 

@@ -13,3 +13,18 @@
     if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
   });
 })();
+
+// While the upload and the search run: the button is disabled and says so, a spinner shows.
+(() => {
+  const form = document.getElementById("upload-form");
+  const button = document.getElementById("upload-button");
+  const busy = document.getElementById("upload-busy");
+  if (!form || !button || !busy) return;
+  form.addEventListener("submit", () => {
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    busy.hidden = false;
+  });
+  // coming back to the page (browser history) must not leave it stuck busy
+  window.addEventListener("pageshow", () => { button.disabled = false; button.removeAttribute("aria-busy"); busy.hidden = true; });
+})();

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from paperclip.db import upsert
 from paperclip.imaging import decode, encode_jpeg, sniff, to_preview
 from paperclip.schema import LedgerEntry, Observation, Proposal
+from paperclip.sky import healpix_of
 from paperclip.storage import ImageStore, atomic_write, get_paths
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "FITS": "fits"}
@@ -85,7 +86,10 @@ def save_proposals(session: Session, rows: list[dict[str, Any]], chunk: int = 50
 
 
 def save_observation(session: Session, row: dict[str, Any]) -> int:
-    """Insert or update one observation keyed on (collection, obs_id); returns its id (the FAISS id)."""
+    """Insert or update one observation keyed on (collection, obs_id); returns its id (the FAISS id).
+
+    Its HEALPix cell is derived here from (ra, dec), so every path into the archive stores it."""
+    row = {**row, "healpix": healpix_of(row.get("ra"), row.get("dec"))}
     upsert(session, Observation, [row], key=["collection", "obs_id"])
     return session.scalars(
         select(Observation.id).where(

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,26 @@ from paperclip.imaging import decode, encode_jpeg, to_preview
 from paperclip.index_files import write_index_files
 from paperclip.index_meta import read_from_db
 from paperclip.schema import Caption, IndexVersion, Observation, Proposal
+from paperclip.sky import healpix_of
 from paperclip.storage import ImageStore
 from paperclip.vocabulary import load_vocabulary
 
 INSTRUMENTS = ("ACS/WFC", "WFC3/UVIS", "WFPC2")
+CLUSTERS = ((150.1, 2.2), (10.6847, 41.2687), (83.822, -5.391), (359.99, -0.5))  # COSMOS, M31, M42, RA 0
+START = datetime(2015, 1, 1, 3, 4, 5, tzinfo=UTC)
+
+
+def sky_position(n: int) -> tuple[float, float]:
+    """Observation n in one of four clusters, spread over about 20 arcmin (the last across RA 0)."""
+    from astropy.coordinates import Angle, SkyCoord
+
+    ra, dec = CLUSTERS[n % 4]
+    c = SkyCoord(ra, dec, unit="deg").directional_offset_by(
+        Angle(37 * n, "deg"), Angle(0.5 + (n * 7) % 10, "arcmin")
+    )
+    return float(c.ra.deg), float(c.dec.deg)
+
+
 FILTERS = ("F814W", "F606W;F814W", "F502N")
 
 
@@ -93,14 +110,23 @@ def archive_files(tmp_path_factory, hst_mini, tiny_model) -> ArchiveFiles:
         original, _ = store.put(data, "original", ext)
         local, _ = store.put(encode_jpeg(preview), "preview", "jpg")
         previews.append(decode((store.root / local).read_bytes()))
+        ra, dec = sky_position(n)
+        harvested = collection == "HST"  # named and linked as MAST products are; SYNTH is not
+        obs_id = f"hst_{pid}_01_acs_wfc_total_jx{n:04d}_drc" if harvested else f"{collection.lower()}{n:04d}"
         observations.append(
             {
                 "proposal": list(proposals).index(key),
                 "collection": collection,
-                "obs_id": f"{collection.lower()}{n:04d}",
+                "obs_id": obs_id,
+                "product_filename": f"{obs_id}.jpg" if harvested else None,
                 "instrument": INSTRUMENTS[n % 3],
                 "filters": FILTERS[n % 3],
                 "target": f"NGC {1000 + n}",
+                "ra": ra,
+                "dec": dec,
+                "healpix": healpix_of(ra, dec),
+                "start_time": START + timedelta(days=37 * n, seconds=n * 1234.567891),
+                "exposure_s": 100.0 * (n % 7 + 1),
                 "width": img.width,
                 "height": img.height,
                 "local_path": local,

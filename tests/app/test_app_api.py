@@ -27,8 +27,8 @@ def brute_force(service, vec: np.ndarray, keep=lambda o: True) -> list[int]:
 def test_search_ranks_like_brute_force_with_metadata_and_pages(service, tiny_model):
     c = service.client
     q = "globular cluster in the halo"
-    first = c.get(service.api("/search"), params={"q": q, "k": 5}).json()
-    second = c.get(service.api("/search"), params={"q": q, "k": 5, "page": 2}).json()
+    first = c.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 5}).json()
+    second = c.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 5, "page": 2}).json()
     expected = brute_force(service, tiny_model.encode_text([q])[0])
     got = [h["observation"]["id"] for h in first["results"] + second["results"]]
     assert got == expected[:10]
@@ -40,7 +40,9 @@ def test_search_ranks_like_brute_force_with_metadata_and_pages(service, tiny_mod
     o, p = hit["observation"], hit["proposal"]
     assert o["instrument"] and o["target"] and p["proposal_id"] and p["pi"] and p["title"]
     if o["collection"] == "HST":
-        assert o["mast_url"].startswith("https://mast.stsci.edu/") and o["mast_url"].endswith(o["obs_id"])
+        assert o["mast_url"].startswith("https://mast.stsci.edu/") and o["mast_url"].endswith(
+            o["mast_obs_id"]
+        )
     img = c.get(service.url + o["preview_url"])
     assert img.status_code == 200 and img.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(img.content)).size == (512, 512)
@@ -62,11 +64,11 @@ def test_filters_restrict_the_ranking(service, tiny_model):
         ),
     ]
     for params, keep in cases:
-        body = c.get(service.api("/search"), params={"q": q, "k": 50, **params}).json()
+        body = c.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 50, **params}).json()
         expected = brute_force(service, vec, keep)
         assert expected, params
         assert [h["observation"]["id"] for h in body["results"]] == expected[:50], params
-    none = c.get(service.api("/search"), params={"q": q, "instrument": "NICMOS"}).json()
+    none = c.get(service.api("/search"), params={"q": q, "mode": "vector", "instrument": "NICMOS"}).json()
     assert none["results"] == [] and none["has_next"] is False
 
 
@@ -192,7 +194,7 @@ def test_concurrent_queries_each_get_their_own_answer(service, tiny_model):
     ]
 
     def ask(q: str) -> list[int]:
-        body = service.client.get(service.api("/search"), params={"q": q, "k": 8}).json()
+        body = service.client.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 8}).json()
         return [h["observation"]["id"] for h in body["results"]]
 
     with ThreadPoolExecutor(len(queries)) as pool:

@@ -31,7 +31,10 @@ def test_every_response_carries_a_request_id_and_a_sane_incoming_one_is_kept(ser
     for bad in ("has spaces", "x" * 200, "semi;colon"):
         replaced = c.get(service.api("/health"), headers={"X-Request-ID": bad}).headers["x-request-id"]
         assert replaced != bad and re.fullmatch(r"[0-9a-f]{32}", replaced)
-    for response in (c.get(service.api("/observations/999999")), c.get(service.api("/search"))):
+    for response in (
+        c.get(service.api("/observations/999999")),
+        c.get(service.api("/search"), params={"q": " "}),
+    ):
         assert response.status_code in (404, 422) and response.headers["x-request-id"]
 
 

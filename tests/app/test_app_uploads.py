@@ -73,8 +73,10 @@ def test_bad_uploads_get_the_right_status(service):
             else:
                 body = r.json()
                 assert body["descriptions"] if endpoint == "/describe" else body["results"]
-    missing = c.post(service.api("/describe"), data={"nothing": "here"})
+    missing = c.post(service.api("/describe"), files={"nothing": ("x.txt", b"here")})  # multipart, no file
     assert missing.status_code == 422 and missing.json()["reason"] == "validation"
+    form = c.post(service.api("/describe"), data={"nothing": "here"})  # not multipart at all
+    assert form.status_code == 415 and form.json()["title"] == "Unsupported Media Type"
 
 
 def test_huge_bodies_are_refused_before_they_are_read(make_service):

@@ -79,7 +79,7 @@ def test_extras_split_the_service_from_training_and_harvest(uv):
 
 
 SERVE_ONLY = """
-import importlib, importlib.abc, json, pkgutil, sys
+import importlib, importlib.abc, importlib.util, json, pkgutil, sys
 
 class Absent(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -88,6 +88,8 @@ class Absent(importlib.abc.MetaPathFinder):
 
 BLOCKED = set(json.loads(sys.argv[1]))
 sys.meta_path.insert(0, Absent())
+probe = importlib.util.find_spec  # a probe for an optional module finds nothing, as when it is absent
+importlib.util.find_spec = lambda name, package=None: None if name.split(".")[0] in BLOCKED else probe(name, package)
 import app, paperclip
 for package in (app, paperclip):
     for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from indexer.index.versions import add, build
 from paperclip.db import session_scope
 from paperclip.index_files import IndexCorrupt, read_index_files
-from paperclip.index_meta import SKY_ORDER, from_rows, read_from_db, sky_cells
+from paperclip.index_meta import COLUMNS, SKY_ORDER, from_rows, read_from_db, sky_cells
 from paperclip.schema import Observation, Proposal
 
 RA = [10.68, 83.82, 201.37, None, 359.9, 0.0]
@@ -90,10 +90,7 @@ def test_sky_cells_are_healpix_nested_and_nest_by_order():
     for order in (0, 4, 9, SKY_ORDER):
         expected = lonlat_to_healpix(ra[known] * u.deg, dec[known] * u.deg, 2**order, order="nested")
         np.testing.assert_array_equal(cells[known] >> (2 * (SKY_ORDER - order)), expected)
-    rows = {
-        name: [None] * len(RA)
-        for name in ("collection", "instrument", "filter", "target", "proposal", "cycle")
-    }
+    rows = {c.name: [None] * len(RA) for c in COLUMNS if c.source is not None and c.name not in ("ra", "dec")}
     table = from_rows(rows | {"ra": RA, "dec": DEC})
     m31 = int(lonlat_to_healpix(10.68 * u.deg, 41.27 * u.deg, 2**6, order="nested"))
     assert table.sky_cell(6, m31).tolist() == [True, False, False, False, False, False]
