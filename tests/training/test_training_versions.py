@@ -141,7 +141,9 @@ def _assert_same(got: list[tuple[int, float]], want: list[tuple[int, float]]) ->
 
 
 def _answer(client: httpx.Client, url: str, query: str, k: int) -> list[tuple[int, float]]:
-    body = client.get(f"{url}/api/v1/search", params={"q": query, "k": k}).raise_for_status().json()
+    # vector mode: the ranking the embedding alone gives, which the weights under test decide
+    params = {"q": query, "k": k, "mode": "vector"}
+    body = client.get(f"{url}/api/v1/search", params=params).raise_for_status().json()
     return [(hit["observation"]["id"], hit["score"]) for hit in body["results"]]
 
 
