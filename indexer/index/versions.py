@@ -3,17 +3,15 @@
 Every build writes a new immutable version folder (``paperclip.index_files``) and an
 ``index_versions`` row that moves building -> ready; only ``activate`` changes what the
 service serves, in one UPDATE, so a failed or killed build never touches the active version.
-Embeddings go through ``indexer.index.embed``'s chunked work folder: a rerun after a crash embeds
-only what is missing. Under ``torchrun`` every rank embeds a slice and rank 0 writes the version.
+Embeddings go through ``indexer.index.embed``'s chunked work folder, filled by a Ray Data job
+(``indexer.index.embed_job``): a rerun after a crash embeds only what is missing.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,18 +51,12 @@ class BuildSummary:
     reused: int = 0
     failed: dict[int, str] = field(default_factory=dict)
     images_per_s: float = 0.0
-    per_rank: list[int] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        ranks = (
-            f"; {'+'.join(map(str, self.per_rank))} over {len(self.per_rank)} ranks"
-            if len(self.per_rank) > 1
-            else ""
-        )
         out = [
             f"index version {self.version_id} ({self.kind}, {self.dim}-d): {self.count:,} vectors, "
             f"model {self.model_spec}{', ACTIVE' if self.active else ''}",
-            f"  embedded {self.embedded:,} previews ({self.images_per_s:,.0f} img/s{ranks}), "
+            f"  embedded {self.embedded:,} previews ({self.images_per_s:,.0f} img/s), "
             f"reused {self.reused:,}, failed {len(self.failed):,}",
             f"  {self.path}",
         ]
@@ -345,50 +337,6 @@ def _vocabulary(clip: Any) -> tuple[list[dict[str, Any]], np.ndarray]:
     return vocab, clip.encode_text([t["text"] for t in vocab])
 
 
-class _Group:
-    """Barriers and broadcasts across torchrun ranks (gloo); no-ops in a single process."""
-
-    def __init__(self, world: int):
-        self.world = world
-        self.owned = False
-        if world > 1:
-            import torch.distributed as dist
-
-            if not dist.is_initialized():
-                dist.init_process_group("gloo", timeout=timedelta(hours=6))
-                self.owned = True
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            import torch.distributed as dist
-
-            dist.barrier()
-
-    def broadcast(self, value: Any) -> Any:
-        if self.world == 1:
-            return value
-        import torch.distributed as dist
-
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
-    def gather(self, value: Any) -> list[Any]:
-        if self.world == 1:
-            return [value]
-        import torch.distributed as dist
-
-        out: list[Any] = [None] * self.world
-        dist.all_gather_object(out, value)
-        return out
-
-    def close(self) -> None:
-        if self.owned:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
-
-
 def _make_version(
     spec: str,
     checkpoint_pk: int | None,
@@ -397,79 +345,49 @@ def _make_version(
     activate_after: bool,
     progress: bool,
 ) -> BuildSummary:
-    import torch
-
-    from indexer.index.embed import EmbedStats, WorkDir, dist_env, embed_items
+    from indexer.index.embed import WorkDir
+    from indexer.index.embed_job import embed_job
     from indexer.index.kinds import choose_kind
     from paperclip.model import load_model, spec_config
 
     settings = get_settings()
     paths = get_paths().ensure()
-    rank, world, local_rank = dist_env()
     with session_scope() as s:
         items = embeddable(s)
     item_ids = np.fromiter((i for i, _ in items), np.int64, len(items))
     kept = base.ids[np.isin(base.ids, item_ids)] if base is not None else np.zeros(0, np.int64)
     needed = [items[i] for i in np.flatnonzero(~np.isin(item_ids, kept))]
     kind = choose_kind(kind, len(items), settings.index_exact_max, settings.index_hnsw_max)
-    work = WorkDir(paths.indexes, spec)
-    group = _Group(world)
-    try:
-        # rank 0 holds the model's work lock for the whole build: one build per model at a time
-        with work.lock() if rank == 0 else contextlib.nullcontext():
-            version_id = group.broadcast(
-                _start_version(spec, checkpoint_pk, kind, spec_config(spec)["embed_dim"])
-                if rank == 0
-                else None
+    work = WorkDir.for_model(paths.indexes, spec)
+    with work.lock():  # one build per model at a time
+        version_id = _start_version(spec, checkpoint_pk, kind, spec_config(spec)["embed_dim"])
+        clip = load_model(spec, settings.device)
+        if base is not None:  # its vectors are reused: they must come from these weights
+            check_weights(base.manifest, clip.weights_sha256)
+        todo = work.todo(needed)
+        stats = embed_job(
+            spec,
+            todo,
+            work,
+            paths.images,
+            settings.embed_batch_size,
+            settings.embed_chunk,
+            settings.ray_num_cpus,
+            progress,
+        )
+        _record_failures(stats.failed)
+        try:
+            summary = _finish(
+                version_id, spec, kind, clip, work, base, kept, item_ids, stats, len(needed) - len(todo)
             )
-            device = f"cuda:{local_rank}" if world > 1 and torch.cuda.is_available() else settings.device
-            clip = load_model(spec, device)
-            if base is not None:  # its vectors are reused: they must come from these weights
-                check_weights(base.manifest, clip.weights_sha256)
-            workers = settings.embed_workers
-            if workers is None:
-                workers = max(0, ((os.cpu_count() or 1) - 1) // world)
-            todo = work.todo(needed)
-            group.barrier()  # every rank has read the same to-do list before anyone writes a chunk
-            stats = embed_items(
-                clip,
-                todo[rank::world],
-                work,
-                paths.images,
-                settings.embed_batch_size,
-                workers,
-                settings.embed_chunk,
-                rank,
-                progress and rank == 0,
-            )
-            _record_failures(stats.failed)
-            all_stats: list[EmbedStats] = group.gather(stats)
-            summary = None
-            if rank == 0:
-                try:
-                    summary = _finish(
-                        version_id,
-                        spec,
-                        kind,
-                        clip,
-                        work,
-                        base,
-                        kept,
-                        item_ids,
-                        all_stats,
-                        len(needed) - len(todo),
-                    )
-                except BaseException:
-                    _set_status(version_id, status="failed")
-                    raise
-                work.clear()
-                if activate_after:
-                    activate(version_id)
-                    summary.active = True
-            group.barrier()
-        return summary or BuildSummary(version_id, kind, 0, clip.dim, spec, Path(), False)
-    finally:
-        group.close()
+        except BaseException:
+            _set_status(version_id, status="failed")
+            raise
+        work.clear()
+        if activate_after:
+            activate(version_id)
+            summary.active = True
+    return summary
 
 
 def _finish(
@@ -481,7 +399,7 @@ def _finish(
     base: IndexFiles | None,
     kept: np.ndarray,
     item_ids: np.ndarray,
-    all_stats: list[Any],
+    stats: Any,
     reused: int,
 ) -> BuildSummary:
     """Merge the chunks (and a base version's vectors) into the version folder and mark it ready."""
@@ -530,9 +448,6 @@ def _finish(
         checksum=manifest["checksum"],
     )
     _clear_failures(ids)
-    embedded = sum(st.embedded for st in all_stats)
-    seconds = max(st.seconds for st in all_stats)
-    failed = {k: v for st in all_stats for k, v in st.failed.items()}
     return BuildSummary(
         version_id,
         kind,
@@ -541,9 +456,8 @@ def _finish(
         spec,
         final,
         False,
-        embedded=embedded,
+        embedded=stats.embedded,
         reused=reused + len(kept),
-        failed=failed,
-        images_per_s=embedded / seconds if seconds else 0.0,
-        per_rank=[st.embedded for st in all_stats],
+        failed=stats.failed,
+        images_per_s=stats.images_per_s,
     )
