@@ -161,7 +161,7 @@ def read_index_files(path: Path, verify: bool = True, mmap: bool = False) -> Ind
             for name, digest in manifest["files"].items():
                 if sha256_file(path / name) != digest:
                     raise IndexCorrupt(f"{path / name} does not match its checksum in the manifest")
-        index = faiss.read_index(str(path / "index.faiss"), _io_flags(path, mmap))
+        index = faiss.read_index(str(path / "index.faiss"), _io_flags(path, manifest.get("kind"), mmap))
         ids = np.load(path / "ids.npy")
         vocab = json.loads((path / "vocab.json").read_text())
         vocab_vectors = np.load(path / "vocab.npy").astype(np.float32)
@@ -179,9 +179,14 @@ def read_index_files(path: Path, verify: bool = True, mmap: bool = False) -> Ind
     return IndexFiles(path, manifest, index, ids, vocab, vocab_vectors, table)
 
 
-def _io_flags(path: Path, mmap: bool) -> int:
+def _io_flags(path: Path, kind: str | None, mmap: bool) -> int:
+    """FAISS read flags: on-disk lists are found beside ``index.faiss`` (and always mapped); with
+    ``mmap``, IVF lists or flat codes (flat, the HNSW's vectors) are mapped read-only."""
     import faiss
 
     if (path / LISTS_FILE).exists():  # the lists file named inside index.faiss is the one here
         return faiss.IO_FLAG_ONDISK_SAME_DIR | (faiss.IO_FLAG_READ_ONLY if mmap else 0)
-    return faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+    if not mmap:
+        return 0
+    mapped = faiss.IO_FLAG_MMAP if kind and kind.startswith("ivf") else faiss.IO_FLAG_MMAP_IFC
+    return mapped | faiss.IO_FLAG_READ_ONLY

@@ -206,10 +206,10 @@ def verify(version_id: int | None = None, sample: int = 8, seed: int = 0) -> Ver
     report.missing = np.setdiff1d(embeddable, ids).tolist()
     report.id_mismatch = not np.array_equal(index_ids(files.index), ids)
     rng = np.random.default_rng(seed)
-    vectors = files.vectors()
+    vectors = np.load(files.path / "vectors.npy", mmap_mode="r")  # rows read on demand, at any size
     if len(ids):
-        probe = rng.choice(len(ids), min(64, len(ids)), replace=False)
-        _, found = files.search(vectors[probe], 10)
+        probe = np.sort(rng.choice(len(ids), min(64, len(ids)), replace=False))
+        _, found = files.search(np.asarray(vectors[probe], np.float32), 10)
         report.self_search_misses = int(sum(ids[p] not in f for p, f in zip(probe, found, strict=True)))
     candidates = np.flatnonzero(np.isin(ids, embeddable))
     if sample and len(candidates):
@@ -220,7 +220,7 @@ def verify(version_id: int | None = None, sample: int = 8, seed: int = 0) -> Ver
             encode_batches(clip, loader(clip, pairs, get_paths().images, len(pairs), 0), False)
         )
         if len(got):
-            stored = vectors[[int(np.flatnonzero(ids == i)[0]) for i in got]]
+            stored = np.asarray(vectors[[int(np.flatnonzero(ids == i)[0]) for i in got]], np.float32)
             report.reembedded = len(got)
             report.min_cosine = float(np.min(np.sum(fresh * stored, axis=1) / np.linalg.norm(stored, axis=1)))
     return report
@@ -403,31 +403,22 @@ def _finish(
     reused: int,
 ) -> BuildSummary:
     """Merge the chunks (and a base version's vectors) into the version folder and mark it ready."""
-    from indexer.index.kinds import make_index, refill
+    from indexer.index.kinds import ONDISK_KINDS
 
-    new_ids, new_vecs = work.merged(item_ids)
-    if base is not None:
-        base_vecs = np.load(base.path / "vectors.npy")[np.isin(base.ids, kept)]
-        new_mask = ~np.isin(new_ids, kept)
-        ids = np.concatenate([kept, new_ids[new_mask]])
-        vec16 = np.concatenate([base_vecs, new_vecs[new_mask].reshape(-1, base_vecs.shape[1])])
-        order = np.argsort(ids, kind="stable")
-        ids, vec16 = ids[order], vec16[order]
+    with session_scope() as s:
+        final = Path(s.get(IndexVersion, version_id).path)
+    staging = final.with_name(f".{final.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    lists = None
+    if kind in ONDISK_KINDS:
+        ids, index, vectors, lists = _on_disk(kind, clip.dim, work, base, kept, item_ids, staging)
     else:
-        ids, vec16 = new_ids, new_vecs.reshape(len(new_ids), -1) if len(new_ids) else np.zeros((0, clip.dim))
-    vec16 = np.asarray(vec16, dtype=np.float16)
-    vectors = vec16.astype(np.float32)  # the index holds exactly what vectors.npy holds
-    if base is not None and kind == "ivfpq":
-        index = refill(base.index, vectors, ids)
-    else:
-        index = make_index(kind, vectors, ids)
+        ids, index, vectors = _in_memory(kind, clip.dim, work, base, kept, item_ids)
     vocab, vocab_vectors = _vocabulary(clip)
     with session_scope() as s:  # read afresh at every build and add: metadata edited since is picked up
         metadata = read_from_db(s, ids)
     with session_scope() as s:
-        row = s.get(IndexVersion, version_id)
-        final = Path(row.path)
-        checkpoint_pk = row.checkpoint_pk
+        checkpoint_pk = s.get(IndexVersion, version_id).checkpoint_pk
     if final.exists():  # a previous attempt died after writing the folder but before marking it ready
         shutil.rmtree(final)
     meta = {
@@ -439,7 +430,8 @@ def _finish(
     }
     if base is not None:
         meta["base_version"] = int(base.manifest.get("version_id", 0))
-    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta, metadata)
+    manifest = write_index_files(final, index, ids, vectors, vocab, vocab_vectors, meta, metadata, lists)
+    shutil.rmtree(staging, ignore_errors=True)
     _set_status(
         version_id,
         status="ready",
@@ -461,3 +453,53 @@ def _finish(
         failed=stats.failed,
         images_per_s=stats.images_per_s,
     )
+
+
+def _in_memory(
+    kind: str, dim: int, work: Any, base: IndexFiles | None, kept: np.ndarray, item_ids: np.ndarray
+) -> tuple[np.ndarray, Any, np.ndarray]:
+    """(ids, index, float16 vectors) built in this process: every vector in RAM, sorted by id."""
+    from indexer.index.kinds import make_index, refill
+
+    new_ids, new_vecs = work.merged(item_ids)
+    if base is not None:
+        base_vecs = np.load(base.path / "vectors.npy")[np.isin(base.ids, kept)]
+        new_mask = ~np.isin(new_ids, kept)
+        ids = np.concatenate([kept, new_ids[new_mask]])
+        vec16 = np.concatenate([base_vecs, new_vecs[new_mask].reshape(-1, base_vecs.shape[1])])
+        order = np.argsort(ids, kind="stable")
+        ids, vec16 = ids[order], vec16[order]
+    else:
+        ids, vec16 = new_ids, new_vecs.reshape(len(new_ids), -1) if len(new_ids) else np.zeros((0, dim))
+    vec16 = np.asarray(vec16, dtype=np.float16)
+    vectors = vec16.astype(np.float32)  # the index holds exactly what vectors.npy holds
+    if base is not None and kind == "ivfpq":
+        index = refill(base.index, vectors, ids)
+    else:
+        index = make_index(kind, vectors, ids)
+    return ids, index, vec16
+
+
+def _on_disk(
+    kind: str,
+    dim: int,
+    work: Any,
+    base: IndexFiles | None,
+    kept: np.ndarray,
+    item_ids: np.ndarray,
+    staging: Path,
+) -> tuple[np.ndarray, Any, Path, Path]:
+    """(ids, index, vectors.npy, lists.ivfdata) streamed through ``staging``: no process holds every
+    vector. A base of the same kind with no rows deleted since keeps its lists; new rows are appended."""
+    from indexer.index.ondisk import append_ondisk, build_ondisk, stage_vectors
+    from paperclip.index_files import LISTS_FILE
+
+    staging.mkdir(parents=True)
+    vectors = staging / "vectors.npy"
+    source = (base.ids, base.path / "vectors.npy") if base is not None else None
+    ids = stage_vectors(work.chunks(), item_ids, source, dim, vectors)
+    if base is not None and base.manifest.get("kind") == kind and len(kept) == len(base.ids):
+        index = append_ondisk(base.index, vectors, ids, staging)
+    else:
+        index = build_ondisk(kind, vectors, ids, staging)
+    return ids, index, vectors, staging / LISTS_FILE
