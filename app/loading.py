@@ -1,5 +1,6 @@
-"""Loading one index version for serving: files verified, vectors memory-mapped, metadata arrays,
-and the accelerated copies a GPU allows.
+"""Loading one index version for serving: files verified, the index and vectors memory-mapped
+read-only (every worker and replica on a host shares one copy), metadata arrays, and the
+accelerated copies a GPU allows.
 
 What runs where (``docs/scaling.md``): with the model on CUDA, a flat index is searched as one
 float16 matmul on the GPU; with CUDA FAISS present (and the model on CUDA), an IVF-PQ's inverted lists are searched on the
@@ -64,14 +65,12 @@ class Loaded:
         return np.asarray(self.vectors[self.order[i]], dtype=np.float32)
 
 
-def load_version(
-    version_id: int, model_for: Callable[[IndexFiles], Any], path: Path, db_url: str
-) -> Loaded:
+def load_version(version_id: int, model_for: Callable[[IndexFiles], Any], path: Path, db_url: str) -> Loaded:
     """Read and check a version; raises (and the caller keeps serving what it has) when unusable.
     ``model_for`` gives the model whose weights embedded the files (or refuses)."""
     import faiss
 
-    files = read_index_files(path, verify=True)
+    files = read_index_files(path, verify=True, mmap=True)  # one copy in the page cache per host
     if not hasattr(files.index, "id_map"):
         raise ValueError("index is not id-mapped (IndexIDMap): its labels would not be observation ids")
     model = model_for(files)

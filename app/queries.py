@@ -76,8 +76,8 @@ def find_observations(session: Session, ref: str) -> list[int]:
     from app.identifiers import dataset_visit, obs_id_candidates
 
     ref = ref.strip()
-    if ref.isdigit():  # ids are 32-bit: a larger number names nothing (and must not reach the driver)
-        if int(ref) < 2**31 and session.get(Observation, int(ref)) is not None:
+    if ref.isdigit():  # ids are 64-bit: a larger number names nothing (and must not reach the driver)
+        if int(ref) < 2**63 and session.get(Observation, int(ref)) is not None:
             return [int(ref)]
         return []
     lower = func.lower(Observation.obs_id)

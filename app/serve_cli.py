@@ -12,7 +12,9 @@ import typer
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)"),
     port: int = typer.Option(8000, help="Port (0 picks a free one)"),
-    workers: int = typer.Option(1, help="Worker processes (each loads the model and index)"),
+    workers: int = typer.Option(
+        1, help="Worker processes (each loads the model; the index is memory-mapped, one copy per host)"
+    ),
     log_level: str = typer.Option("info"),
 ) -> None:
     """Serve the REST API (/api/v1, docs at /docs) and the browser UI (/).

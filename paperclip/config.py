@@ -38,10 +38,11 @@ class Settings(BaseSettings):
 
     # Index
     embed_batch_size: int = Field(default=256, description="Previews per forward pass when indexing")
-    embed_workers: int | None = Field(
-        default=None, description="DataLoader decode processes; default CPUs - 1"
+    embed_chunk: int = Field(default=8192, description="Vectors per resumable work file (one Ray Data shard)")
+    ray_num_cpus: int | None = Field(
+        default=None,
+        description="Cores of the embedded Ray cluster (unset: all); RAY_ADDRESS joins a cluster",
     )
-    embed_chunk: int = Field(default=8192, description="Vectors per resumable work file")
     index_exact_max: int = Field(default=50_000, description="kind=auto: exact (flat) search up to this many")
     index_hnsw_max: int = Field(
         default=2_000_000, description="kind=auto: HNSW up to this many, IVF-PQ beyond"

@@ -3,7 +3,9 @@
 A version is a folder ``indexes/v<N>-<stamp>/`` holding:
 
 - ``index.faiss``: a FAISS index of inner products over L2-normalised vectors whose ids are
-  observation ids (an ``IndexIDMap`` or an id-aware IVF index), never positions;
+  observation ids (an ``IndexIDMap``), never positions;
+- ``lists.ivfdata`` (on-disk IVF kinds only): the inverted lists, which ``index.faiss`` names
+  and FAISS reads memory-mapped from the same folder;
 - ``ids.npy`` (int64) and ``vectors.npy`` (float16): the embeddings themselves, so a
   version can be re-indexed, extended or verified without re-embedding;
 - ``vocab.json`` and ``vocab.npy`` (float16): the description vocabulary and its text
@@ -34,6 +36,7 @@ from paperclip.index_meta import MetaTable, read_meta, write_meta
 
 MANIFEST = "manifest.json"
 DATA_FILES = ("index.faiss", "ids.npy", "vectors.npy", "vocab.json", "vocab.npy")
+LISTS_FILE = "lists.ivfdata"
 
 
 class IndexCorrupt(RuntimeError):
@@ -91,13 +94,16 @@ def write_index_files(
     final_dir: Path,
     index: Any,
     ids: np.ndarray,
-    vectors: np.ndarray,
+    vectors: np.ndarray | Path,
     vocab: list[dict[str, Any]],
     vocab_vectors: np.ndarray,
     meta: dict[str, Any],
     metadata: MetaTable | None = None,
+    lists: Path | None = None,
 ) -> dict[str, Any]:
-    """Write a complete version folder atomically; returns its manifest."""
+    """Write a complete version folder atomically; returns its manifest. ``vectors`` may be an
+    ``.npy`` file already written (moved in, never loaded); ``lists`` is an on-disk index's
+    ``.ivfdata`` file, moved in beside ``index.faiss``."""
     import faiss
 
     if final_dir.exists():
@@ -108,10 +114,16 @@ def write_index_files(
     try:
         faiss.write_index(index, str(tmp / "index.faiss"))
         np.save(tmp / "ids.npy", np.asarray(ids, dtype=np.int64))
-        np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
+        if isinstance(vectors, Path):
+            os.replace(vectors, tmp / "vectors.npy")
+        else:
+            np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
         (tmp / "vocab.json").write_text(json.dumps(vocab))
         np.save(tmp / "vocab.npy", np.asarray(vocab_vectors, dtype=np.float16).reshape(len(vocab), -1))
         files = list(DATA_FILES)
+        if lists is not None:
+            os.replace(lists, tmp / LISTS_FILE)
+            files.append(LISTS_FILE)
         if metadata is not None:
             if len(metadata) != len(ids):
                 raise ValueError(f"metadata has {len(metadata)} rows for {len(ids)} ids")
@@ -136,8 +148,11 @@ def write_index_files(
     return manifest
 
 
-def read_index_files(path: Path, verify: bool = True) -> IndexFiles:
-    """Load a version; with ``verify`` every file must match the manifest's checksum."""
+def read_index_files(path: Path, verify: bool = True, mmap: bool = False) -> IndexFiles:
+    """Load a version; with ``verify`` every file must match the manifest's checksum. With
+    ``mmap`` the index is opened read-only and memory-mapped where FAISS can (flat codes, IVF
+    lists), so every process on a host serving this version shares one copy in the page cache;
+    on-disk IVF lists are always memory-mapped."""
     import faiss
 
     try:
@@ -146,7 +161,7 @@ def read_index_files(path: Path, verify: bool = True) -> IndexFiles:
             for name, digest in manifest["files"].items():
                 if sha256_file(path / name) != digest:
                     raise IndexCorrupt(f"{path / name} does not match its checksum in the manifest")
-        index = faiss.read_index(str(path / "index.faiss"))
+        index = faiss.read_index(str(path / "index.faiss"), _io_flags(path, manifest.get("kind"), mmap))
         ids = np.load(path / "ids.npy")
         vocab = json.loads((path / "vocab.json").read_text())
         vocab_vectors = np.load(path / "vocab.npy").astype(np.float32)
@@ -162,3 +177,16 @@ def read_index_files(path: Path, verify: bool = True) -> IndexFiles:
     if table is not None and len(table) != len(ids):
         raise IndexCorrupt(f"metadata at {path} has {len(table)} rows for {len(ids)} ids")
     return IndexFiles(path, manifest, index, ids, vocab, vocab_vectors, table)
+
+
+def _io_flags(path: Path, kind: str | None, mmap: bool) -> int:
+    """FAISS read flags: on-disk lists are found beside ``index.faiss`` (and always mapped); with
+    ``mmap``, IVF lists or flat codes (flat, the HNSW's vectors) are mapped read-only."""
+    import faiss
+
+    if (path / LISTS_FILE).exists():  # the lists file named inside index.faiss is the one here
+        return faiss.IO_FLAG_ONDISK_SAME_DIR | (faiss.IO_FLAG_READ_ONLY if mmap else 0)
+    if not mmap:
+        return 0
+    mapped = faiss.IO_FLAG_MMAP if kind and kind.startswith("ivf") else faiss.IO_FLAG_MMAP_IFC
+    return mapped | faiss.IO_FLAG_READ_ONLY

@@ -220,7 +220,7 @@ def add_head(clip: ClipModel, hidden: int = HEAD_HIDDEN) -> ClipModel:
 
 
 # -- building from a config ----------------------------------------------------------------------
-def _transform(config: dict[str, Any]) -> Callable[[Image.Image], torch.Tensor]:
+def preprocess_for(config: dict[str, Any]) -> Callable[[Image.Image], torch.Tensor]:
     from open_clip import image_transform
 
     if config.get("resize"):  # fine-tuned on crops at native scale: resize, then centre crop
@@ -399,7 +399,7 @@ def load_model(
     device = resolve_device(device) if isinstance(device, str) else (device or torch.device("cpu"))
     return ClipModel(
         model,
-        _transform(config),
+        preprocess_for(config),
         tokenizer,
         config,
         str(path.resolve()) if is_checkpoint else spec,

@@ -114,7 +114,8 @@ class Observation(Base):
         Index("ix_observations_exposure_s", "exposure_s"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 64-bit like FAISS ids; SQLite's INTEGER PRIMARY KEY is its 64-bit rowid (BIGINT would not be)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     proposal_pk: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     collection: Mapped[str] = mapped_column(String(32), default="HST")
     obs_id: Mapped[str] = mapped_column(String(128))

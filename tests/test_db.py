@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from paperclip.db import get_engine, session_scope, upsert
@@ -142,3 +142,27 @@ def test_json_documents_are_jsonb_on_postgres_and_migration_0002_round_trips(db_
     with session_scope(db_url) as s:  # the documents survive both ways
         assert s.scalar(select(Checkpoint.metrics)) == {"top10": 0.5, "nested": [1, 2]}
     test_migration_matches_models(db_url)
+
+
+def test_observation_ids_are_64_bit_and_migration_0006_round_trips(db_url):
+    from alembic import command
+
+    from paperclip.db import alembic_config
+
+    command.downgrade(alembic_config(db_url), "0005")
+    command.upgrade(alembic_config(db_url), "head")
+    test_migration_matches_models(db_url)
+    big = 2**40 + 7
+    with session_scope(db_url) as s:
+        p = Proposal(collection="HST", proposal_id="1", title="t", abstract="a galaxy")
+        s.add(p)
+        s.flush()
+        s.add(Observation(id=big, proposal_pk=p.id, obs_id="far", target="M 31"))
+    with session_scope(db_url) as s:
+        if db_url.startswith("postgresql"):  # the sequence itself counts past 32 bits
+            s.execute(text(f"ALTER SEQUENCE observations_id_seq RESTART WITH {2**33}"))
+        s.add(Observation(proposal_pk=s.scalar(select(Proposal.id)), obs_id="next", target="M 33"))
+    with session_scope(db_url) as s:
+        ids = sorted(s.scalars(select(Observation.id)))
+        assert ids[-1] > 2**32 and big in ids
+        assert s.get(Observation, big).obs_id == "far"

@@ -16,8 +16,9 @@ from app.runtime import Runtime
 from paperclip import obstime, sky
 
 API_PREFIX = "/api/v1"  # routers carry it themselves, so route templates (metrics labels) include it
-# Ids are 32-bit integer columns: anything outside is a 422, never an overflow inside the database driver
+# Ids outside their column's range are a 422, never an overflow inside the database driver
 DbId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Database id")]
+ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Observation id (64-bit, the vector id)")]
 ObservationRef = Annotated[
     str,
     Path(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
 from app import queries, retrieval
-from app.api import API_PREFIX, DbId, ObservationRef, ProposalRef, runtime
+from app.api import API_PREFIX, ObservationId, ObservationRef, ProposalRef, runtime
 from app.runtime import Runtime
 from app.schemas import ObservationDetail, Problem, ProposalDetail
 from paperclip.db import session_scope
@@ -39,7 +39,7 @@ def proposal(ref: ProposalRef, rt: Runtime = Depends(runtime)) -> ProposalDetail
     response_class=FileResponse,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 404: {"model": Problem}},
 )
-def preview(request: Request, observation_id: DbId, rt: Runtime = Depends(runtime)) -> Response:
+def preview(request: Request, observation_id: ObservationId, rt: Runtime = Depends(runtime)) -> Response:
     """The 512 px preview; only files inside the image store are ever served. Its ETag is the
     content address, so ``If-None-Match`` gets a 304."""
     with session_scope(rt.settings.db_url) as s:

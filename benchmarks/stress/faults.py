@@ -233,7 +233,7 @@ def killed_jobs(url: str, images: int, work: Path) -> dict[str, Any]:
         "PAPERCLIP_HOME": str(home),
         "PAPERCLIP_DATABASE_URL": url,
         "PAPERCLIP_DEVICE": "cpu",
-        "PAPERCLIP_EMBED_WORKERS": "0",
+        "PAPERCLIP_RAY_NUM_CPUS": "2",
         "PAPERCLIP_EMBED_CHUNK": "16",
         "PAPERCLIP_EMBED_BATCH_SIZE": "8",
         "PAPERCLIP_DOWNLOAD_CONCURRENCY": "2",

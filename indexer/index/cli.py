@@ -33,8 +33,7 @@ def build_cmd(
         summary = build(model or default_model(), kind, activate)
     except (LookupError, ValueError) as e:
         raise _fail(e) from e
-    if summary.path.name:  # torchrun ranks other than 0 have nothing to report
-        typer.echo("\n".join(summary.lines()))
+    typer.echo("\n".join(summary.lines()))
 
 
 @index_app.command("add")
@@ -49,8 +48,7 @@ def add_cmd(
         summary = add(version, activate)
     except (LookupError, ValueError) as e:
         raise _fail(e) from e
-    if summary.path.name:
-        typer.echo("\n".join(summary.lines()))
+    typer.echo("\n".join(summary.lines()))
 
 
 @index_app.command("verify")

@@ -1,9 +1,9 @@
-"""Embed observation previews in resumable chunks: a DataLoader decodes, the model encodes.
+"""Embedding building blocks: preview decoding split around the model, and the work folder.
 
 A work folder (``indexes/.work-<key>/``, one per model) collects ``chunk-*.npz`` files of
 (ids, float16 vectors), each written atomically, so a killed run loses at most one chunk and
-a rerun embeds only what is missing. Under ``torchrun`` every rank embeds a slice of the
-missing ids into the same folder, and rank 0 merges.
+a rerun embeds only what is missing. The Ray Data job that fills it is ``indexer.index.embed_job``;
+``loader`` and ``encode_batches`` embed in one process (``verify``'s sample, benchmarks).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import fcntl
 import hashlib
 import io
 import json
-import os
 import shutil
 import time
 import uuid
@@ -20,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from paperclip.model import CONFIG_FILE, WEIGHTS_FILE, ClipModel
+from paperclip.model import CONFIG_FILE, WEIGHTS_FILE, ClipModel, preprocess_for
 from paperclip.storage import ImageStore, atomic_write
 
 
@@ -48,11 +48,12 @@ class Pixels:
     and ToTensor + Normalize on the model's device, so workers ship 4x fewer bytes per image.
     The arithmetic is torchvision's own (x / 255 - mean) / std, in float32 on either side."""
 
-    def __init__(self, clip: ClipModel):
+    def __init__(self, config: dict[str, Any]):
         from torchvision import transforms as T
 
-        steps = list(getattr(clip.preprocess, "transforms", []))
-        self.size = clip.image_size
+        preprocess = preprocess_for(config)
+        steps = list(getattr(preprocess, "transforms", []))
+        self.size = int(config["image_size"])
         self.split = (
             len(steps) >= 2 and isinstance(steps[-2], T.ToTensor) and isinstance(steps[-1], T.Normalize)
         )
@@ -61,7 +62,7 @@ class Pixels:
             self.mean = torch.tensor(steps[-1].mean, dtype=torch.float32).view(1, 3, 1, 1)
             self.std = torch.tensor(steps[-1].std, dtype=torch.float32).view(1, 3, 1, 1)
         else:  # an unfamiliar transform runs whole in the workers
-            self.pil = clip.preprocess
+            self.pil = preprocess
 
     def load(self, path: Path) -> torch.Tensor:
         with Image.open(io.BytesIO(path.read_bytes())) as im:
@@ -112,7 +113,7 @@ def loader(
     if fast is not None:
         return fast
     return DataLoader(
-        PreviewDataset(items, store_root, Pixels(clip)),
+        PreviewDataset(items, store_root, Pixels(clip.config)),
         batch_size=batch_size,
         num_workers=workers,
         pin_memory=clip.device.type == "cuda",
@@ -152,9 +153,13 @@ def model_key(spec: str) -> str:
 class WorkDir:
     """The chunks of one model's embeddings in progress."""
 
-    def __init__(self, indexes: Path, spec: str):
-        self.path = indexes / f".work-{model_key(spec)}"
+    def __init__(self, path: Path, spec: str = ""):
+        self.path = path
         self.spec = spec
+
+    @classmethod
+    def for_model(cls, indexes: Path, spec: str) -> WorkDir:
+        return cls(indexes / f".work-{model_key(spec)}", spec)
 
     def create(self) -> WorkDir:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -177,12 +182,13 @@ class WorkDir:
     def chunks(self) -> list[Path]:
         return sorted(self.path.glob("chunk-*.npz")) if self.path.exists() else []
 
-    def save(self, ids: np.ndarray, vectors: np.ndarray, rank: int) -> None:
+    def save(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """One chunk file, written whole or not at all, named to be unique across hosts."""
         if not len(ids):
             return
         buf = io.BytesIO()
         np.savez(buf, ids=ids.astype(np.int64), vectors=vectors.astype(np.float16))
-        atomic_write(self.path / f"chunk-r{rank}-{time.time_ns()}-{uuid.uuid4().hex[:8]}.npz", buf.getvalue())
+        atomic_write(self.path / f"chunk-{time.time_ns()}-{uuid.uuid4().hex}.npz", buf.getvalue())
 
     def todo(self, items: list[tuple[int, str]]) -> list[tuple[int, str]]:
         """The items no chunk holds yet."""
@@ -225,45 +231,3 @@ class WorkDir:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         return removed
-
-
-def embed_items(
-    clip: ClipModel,
-    items: list[tuple[int, str]],
-    work: WorkDir,
-    store_root: Path,
-    batch_size: int,
-    workers: int,
-    chunk: int,
-    rank: int = 0,
-    progress: bool = True,
-) -> EmbedStats:
-    """Embed ``items`` into ``work`` one chunk file at a time; a bad preview is counted, not fatal."""
-    stats = EmbedStats()
-    start = time.perf_counter()
-    buf_ids: list[np.ndarray] = []
-    buf_vecs: list[np.ndarray] = []
-    pending = 0
-    batches = loader(clip, items, store_root, batch_size, workers)
-    for ids, vectors, failed in encode_batches(clip, batches, progress=progress):
-        buf_ids.append(ids)
-        buf_vecs.append(vectors)
-        stats.failed.update(failed)
-        stats.embedded += len(ids)
-        pending += len(ids)
-        if pending >= chunk:
-            work.save(np.concatenate(buf_ids), np.concatenate(buf_vecs), rank)
-            buf_ids, buf_vecs, pending = [], [], 0
-    if pending:
-        work.save(np.concatenate(buf_ids), np.concatenate(buf_vecs), rank)
-    stats.seconds = time.perf_counter() - start
-    return stats
-
-
-def dist_env() -> tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) otherwise."""
-    return (
-        int(os.environ.get("RANK", 0)),
-        int(os.environ.get("WORLD_SIZE", 1)),
-        int(os.environ.get("LOCAL_RANK", 0)),
-    )

@@ -8,6 +8,11 @@
   against float16 copies: ~1.1 KiB per 512-d vector in one file, trained on a sample; the default
   beyond.
 
+- ``ivfflat`` and ``ivfsq8``: IVF lists of float32 (4 d bytes) or 8-bit scalar codes (d bytes),
+  trained on a sample and built on disk (``indexer.index.ondisk``): Ray tasks fill the lists shard
+  by shard and FAISS merges them into one ``lists.ivfdata`` that the service memory-maps. For
+  archives past one machine's RAM; never chosen by ``auto``.
+
 Every kind is wrapped in an ``IndexIDMap`` so labels are observation ids, never positions, and the
 search parameters (efSearch, nprobe, k_factor) are stored in the index file, so a reader needs
 no knowledge of the kind to get the tuned recall.
@@ -20,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-KINDS = ("flat", "hnsw", "ivfpq")
+KINDS = ("flat", "hnsw", "ivfpq", "ivfflat", "ivfsq8")
+ONDISK_KINDS = ("ivfflat", "ivfsq8")
+IVF_CODECS = {"ivfflat": "Flat", "ivfsq8": "SQ8"}
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
@@ -67,6 +74,8 @@ def make_index(kind: str, vectors: np.ndarray, ids: np.ndarray, seed: int = 0) -
         inner.hnsw.efSearch = HNSW_EF_SEARCH
     elif kind == "ivfpq":
         inner = _trained_ivfpq(vectors, seed)
+    elif kind in ONDISK_KINDS:  # the same index in memory: what the on-disk build must match
+        inner = trained_ivf(kind, vectors, seed)
     else:
         raise ValueError(f"unknown index kind {kind!r}")
     index = faiss.IndexIDMap(inner)
@@ -90,6 +99,10 @@ def index_kind(index: Any) -> str:
     inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
     if isinstance(inner, faiss.IndexHNSW):
         return "hnsw"
+    if isinstance(inner, faiss.IndexIVFScalarQuantizer):
+        return "ivfsq8"
+    if isinstance(inner, faiss.IndexIVFFlat):
+        return "ivfflat"
     if isinstance(inner, faiss.IndexRefine | faiss.IndexIVF):
         return "ivfpq"
     return "flat"
@@ -133,3 +146,30 @@ def _trained_ivfpq(vectors: np.ndarray, seed: int) -> Any:
     index.train(sample)
     ivf.clustering_index = None
     return index
+
+
+def trained_ivf(kind: str, sample: np.ndarray, seed: int = 0, count: int | None = None) -> Any:
+    """An empty ``ivfflat``/``ivfsq8`` index trained on ``sample`` (rows drawn from ``count``
+    vectors), lists sized for ``count``; a larger sample is subsampled with ``seed``."""
+    import faiss
+
+    n, d = sample.shape
+    count = count or n
+    if count < IVF_MIN_VECTORS:
+        raise ValueError(
+            f"{kind} needs at least {IVF_MIN_VECTORS:,} vectors to train, got {count:,}: use flat"
+        )
+    nlist, nprobe = ivf_params(count)
+    size = min(n, max(TRAIN_SAMPLE, 64 * nlist))
+    if n > size:
+        sample = sample[np.sort(np.random.default_rng(seed).choice(n, size, replace=False))]
+    ivf = faiss.index_factory(d, f"IVF{nlist},{IVF_CODECS[kind]}", faiss.METRIC_INNER_PRODUCT)
+    faiss.extract_index_ivf(ivf).nprobe = nprobe
+    faiss.extract_index_ivf(ivf).cp.seed = seed
+    ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+    return ivf
+
+
+def train_sample_size(count: int) -> int:
+    """Rows ``trained_ivf`` keeps from ``count`` vectors: tens of points per list."""
+    return min(count, max(TRAIN_SAMPLE, 64 * ivf_params(count)[0]))

@@ -3,17 +3,15 @@
 Every build writes a new immutable version folder (``paperclip.index_files``) and an
 ``index_versions`` row that moves building -> ready; only ``activate`` changes what the
 service serves, in one UPDATE, so a failed or killed build never touches the active version.
-Embeddings go through ``indexer.index.embed``'s chunked work folder: a rerun after a crash embeds
-only what is missing. Under ``torchrun`` every rank embeds a slice and rank 0 writes the version.
+Embeddings go through ``indexer.index.embed``'s chunked work folder, filled by a Ray Data job
+(``indexer.index.embed_job``): a rerun after a crash embeds only what is missing.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,18 +51,12 @@ class BuildSummary:
     reused: int = 0
     failed: dict[int, str] = field(default_factory=dict)
     images_per_s: float = 0.0
-    per_rank: list[int] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        ranks = (
-            f"; {'+'.join(map(str, self.per_rank))} over {len(self.per_rank)} ranks"
-            if len(self.per_rank) > 1
-            else ""
-        )
         out = [
             f"index version {self.version_id} ({self.kind}, {self.dim}-d): {self.count:,} vectors, "
             f"model {self.model_spec}{', ACTIVE' if self.active else ''}",
-            f"  embedded {self.embedded:,} previews ({self.images_per_s:,.0f} img/s{ranks}), "
+            f"  embedded {self.embedded:,} previews ({self.images_per_s:,.0f} img/s), "
             f"reused {self.reused:,}, failed {len(self.failed):,}",
             f"  {self.path}",
         ]
@@ -214,10 +206,10 @@ def verify(version_id: int | None = None, sample: int = 8, seed: int = 0) -> Ver
     report.missing = np.setdiff1d(embeddable, ids).tolist()
     report.id_mismatch = not np.array_equal(index_ids(files.index), ids)
     rng = np.random.default_rng(seed)
-    vectors = files.vectors()
+    vectors = np.load(files.path / "vectors.npy", mmap_mode="r")  # rows read on demand, at any size
     if len(ids):
-        probe = rng.choice(len(ids), min(64, len(ids)), replace=False)
-        _, found = files.search(vectors[probe], 10)
+        probe = np.sort(rng.choice(len(ids), min(64, len(ids)), replace=False))
+        _, found = files.search(np.asarray(vectors[probe], np.float32), 10)
         report.self_search_misses = int(sum(ids[p] not in f for p, f in zip(probe, found, strict=True)))
     candidates = np.flatnonzero(np.isin(ids, embeddable))
     if sample and len(candidates):
@@ -228,7 +220,7 @@ def verify(version_id: int | None = None, sample: int = 8, seed: int = 0) -> Ver
             encode_batches(clip, loader(clip, pairs, get_paths().images, len(pairs), 0), False)
         )
         if len(got):
-            stored = vectors[[int(np.flatnonzero(ids == i)[0]) for i in got]]
+            stored = np.asarray(vectors[[int(np.flatnonzero(ids == i)[0]) for i in got]], np.float32)
             report.reembedded = len(got)
             report.min_cosine = float(np.min(np.sum(fresh * stored, axis=1) / np.linalg.norm(stored, axis=1)))
     return report
@@ -345,50 +337,6 @@ def _vocabulary(clip: Any) -> tuple[list[dict[str, Any]], np.ndarray]:
     return vocab, clip.encode_text([t["text"] for t in vocab])
 
 
-class _Group:
-    """Barriers and broadcasts across torchrun ranks (gloo); no-ops in a single process."""
-
-    def __init__(self, world: int):
-        self.world = world
-        self.owned = False
-        if world > 1:
-            import torch.distributed as dist
-
-            if not dist.is_initialized():
-                dist.init_process_group("gloo", timeout=timedelta(hours=6))
-                self.owned = True
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            import torch.distributed as dist
-
-            dist.barrier()
-
-    def broadcast(self, value: Any) -> Any:
-        if self.world == 1:
-            return value
-        import torch.distributed as dist
-
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
-    def gather(self, value: Any) -> list[Any]:
-        if self.world == 1:
-            return [value]
-        import torch.distributed as dist
-
-        out: list[Any] = [None] * self.world
-        dist.all_gather_object(out, value)
-        return out
-
-    def close(self) -> None:
-        if self.owned:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
-
-
 def _make_version(
     spec: str,
     checkpoint_pk: int | None,
@@ -397,79 +345,49 @@ def _make_version(
     activate_after: bool,
     progress: bool,
 ) -> BuildSummary:
-    import torch
-
-    from indexer.index.embed import EmbedStats, WorkDir, dist_env, embed_items
+    from indexer.index.embed import WorkDir
+    from indexer.index.embed_job import embed_job
     from indexer.index.kinds import choose_kind
     from paperclip.model import load_model, spec_config
 
     settings = get_settings()
     paths = get_paths().ensure()
-    rank, world, local_rank = dist_env()
     with session_scope() as s:
         items = embeddable(s)
     item_ids = np.fromiter((i for i, _ in items), np.int64, len(items))
     kept = base.ids[np.isin(base.ids, item_ids)] if base is not None else np.zeros(0, np.int64)
     needed = [items[i] for i in np.flatnonzero(~np.isin(item_ids, kept))]
     kind = choose_kind(kind, len(items), settings.index_exact_max, settings.index_hnsw_max)
-    work = WorkDir(paths.indexes, spec)
-    group = _Group(world)
-    try:
-        # rank 0 holds the model's work lock for the whole build: one build per model at a time
-        with work.lock() if rank == 0 else contextlib.nullcontext():
-            version_id = group.broadcast(
-                _start_version(spec, checkpoint_pk, kind, spec_config(spec)["embed_dim"])
-                if rank == 0
-                else None
+    work = WorkDir.for_model(paths.indexes, spec)
+    with work.lock():  # one build per model at a time
+        version_id = _start_version(spec, checkpoint_pk, kind, spec_config(spec)["embed_dim"])
+        clip = load_model(spec, settings.device)
+        if base is not None:  # its vectors are reused: they must come from these weights
+            check_weights(base.manifest, clip.weights_sha256)
+        todo = work.todo(needed)
+        stats = embed_job(
+            spec,
+            todo,
+            work,
+            paths.images,
+            settings.embed_batch_size,
+            settings.embed_chunk,
+            settings.ray_num_cpus,
+            progress,
+        )
+        _record_failures(stats.failed)
+        try:
+            summary = _finish(
+                version_id, spec, kind, clip, work, base, kept, item_ids, stats, len(needed) - len(todo)
             )
-            device = f"cuda:{local_rank}" if world > 1 and torch.cuda.is_available() else settings.device
-            clip = load_model(spec, device)
-            if base is not None:  # its vectors are reused: they must come from these weights
-                check_weights(base.manifest, clip.weights_sha256)
-            workers = settings.embed_workers
-            if workers is None:
-                workers = max(0, ((os.cpu_count() or 1) - 1) // world)
-            todo = work.todo(needed)
-            group.barrier()  # every rank has read the same to-do list before anyone writes a chunk
-            stats = embed_items(
-                clip,
-                todo[rank::world],
-                work,
-                paths.images,
-                settings.embed_batch_size,
-                workers,
-                settings.embed_chunk,
-                rank,
-                progress and rank == 0,
-            )
-            _record_failures(stats.failed)
-            all_stats: list[EmbedStats] = group.gather(stats)
-            summary = None
-            if rank == 0:
-                try:
-                    summary = _finish(
-                        version_id,
-                        spec,
-                        kind,
-                        clip,
-                        work,
-                        base,
-                        kept,
-                        item_ids,
-                        all_stats,
-                        len(needed) - len(todo),
-                    )
-                except BaseException:
-                    _set_status(version_id, status="failed")
-                    raise
-                work.clear()
-                if activate_after:
-                    activate(version_id)
-                    summary.active = True
-            group.barrier()
-        return summary or BuildSummary(version_id, kind, 0, clip.dim, spec, Path(), False)
-    finally:
-        group.close()
+        except BaseException:
+            _set_status(version_id, status="failed")
+            raise
+        work.clear()
+        if activate_after:
+            activate(version_id)
+            summary.active = True
+    return summary
 
 
 def _finish(
@@ -481,35 +399,26 @@ def _finish(
     base: IndexFiles | None,
     kept: np.ndarray,
     item_ids: np.ndarray,
-    all_stats: list[Any],
+    stats: Any,
     reused: int,
 ) -> BuildSummary:
     """Merge the chunks (and a base version's vectors) into the version folder and mark it ready."""
-    from indexer.index.kinds import make_index, refill
+    from indexer.index.kinds import ONDISK_KINDS
 
-    new_ids, new_vecs = work.merged(item_ids)
-    if base is not None:
-        base_vecs = np.load(base.path / "vectors.npy")[np.isin(base.ids, kept)]
-        new_mask = ~np.isin(new_ids, kept)
-        ids = np.concatenate([kept, new_ids[new_mask]])
-        vec16 = np.concatenate([base_vecs, new_vecs[new_mask].reshape(-1, base_vecs.shape[1])])
-        order = np.argsort(ids, kind="stable")
-        ids, vec16 = ids[order], vec16[order]
+    with session_scope() as s:
+        final = Path(s.get(IndexVersion, version_id).path)
+    staging = final.with_name(f".{final.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    lists = None
+    if kind in ONDISK_KINDS:
+        ids, index, vectors, lists = _on_disk(kind, clip.dim, work, base, kept, item_ids, staging)
     else:
-        ids, vec16 = new_ids, new_vecs.reshape(len(new_ids), -1) if len(new_ids) else np.zeros((0, clip.dim))
-    vec16 = np.asarray(vec16, dtype=np.float16)
-    vectors = vec16.astype(np.float32)  # the index holds exactly what vectors.npy holds
-    if base is not None and kind == "ivfpq":
-        index = refill(base.index, vectors, ids)
-    else:
-        index = make_index(kind, vectors, ids)
+        ids, index, vectors = _in_memory(kind, clip.dim, work, base, kept, item_ids)
     vocab, vocab_vectors = _vocabulary(clip)
     with session_scope() as s:  # read afresh at every build and add: metadata edited since is picked up
         metadata = read_from_db(s, ids)
     with session_scope() as s:
-        row = s.get(IndexVersion, version_id)
-        final = Path(row.path)
-        checkpoint_pk = row.checkpoint_pk
+        checkpoint_pk = s.get(IndexVersion, version_id).checkpoint_pk
     if final.exists():  # a previous attempt died after writing the folder but before marking it ready
         shutil.rmtree(final)
     meta = {
@@ -521,7 +430,8 @@ def _finish(
     }
     if base is not None:
         meta["base_version"] = int(base.manifest.get("version_id", 0))
-    manifest = write_index_files(final, index, ids, vec16, vocab, vocab_vectors, meta, metadata)
+    manifest = write_index_files(final, index, ids, vectors, vocab, vocab_vectors, meta, metadata, lists)
+    shutil.rmtree(staging, ignore_errors=True)
     _set_status(
         version_id,
         status="ready",
@@ -530,9 +440,6 @@ def _finish(
         checksum=manifest["checksum"],
     )
     _clear_failures(ids)
-    embedded = sum(st.embedded for st in all_stats)
-    seconds = max(st.seconds for st in all_stats)
-    failed = {k: v for st in all_stats for k, v in st.failed.items()}
     return BuildSummary(
         version_id,
         kind,
@@ -541,9 +448,58 @@ def _finish(
         spec,
         final,
         False,
-        embedded=embedded,
+        embedded=stats.embedded,
         reused=reused + len(kept),
-        failed=failed,
-        images_per_s=embedded / seconds if seconds else 0.0,
-        per_rank=[st.embedded for st in all_stats],
+        failed=stats.failed,
+        images_per_s=stats.images_per_s,
     )
+
+
+def _in_memory(
+    kind: str, dim: int, work: Any, base: IndexFiles | None, kept: np.ndarray, item_ids: np.ndarray
+) -> tuple[np.ndarray, Any, np.ndarray]:
+    """(ids, index, float16 vectors) built in this process: every vector in RAM, sorted by id."""
+    from indexer.index.kinds import make_index, refill
+
+    new_ids, new_vecs = work.merged(item_ids)
+    if base is not None:
+        base_vecs = np.load(base.path / "vectors.npy")[np.isin(base.ids, kept)]
+        new_mask = ~np.isin(new_ids, kept)
+        ids = np.concatenate([kept, new_ids[new_mask]])
+        vec16 = np.concatenate([base_vecs, new_vecs[new_mask].reshape(-1, base_vecs.shape[1])])
+        order = np.argsort(ids, kind="stable")
+        ids, vec16 = ids[order], vec16[order]
+    else:
+        ids, vec16 = new_ids, new_vecs.reshape(len(new_ids), -1) if len(new_ids) else np.zeros((0, dim))
+    vec16 = np.asarray(vec16, dtype=np.float16)
+    vectors = vec16.astype(np.float32)  # the index holds exactly what vectors.npy holds
+    if base is not None and kind == "ivfpq":
+        index = refill(base.index, vectors, ids)
+    else:
+        index = make_index(kind, vectors, ids)
+    return ids, index, vec16
+
+
+def _on_disk(
+    kind: str,
+    dim: int,
+    work: Any,
+    base: IndexFiles | None,
+    kept: np.ndarray,
+    item_ids: np.ndarray,
+    staging: Path,
+) -> tuple[np.ndarray, Any, Path, Path]:
+    """(ids, index, vectors.npy, lists.ivfdata) streamed through ``staging``: no process holds every
+    vector. A base of the same kind with no rows deleted since keeps its lists; new rows are appended."""
+    from indexer.index.ondisk import append_ondisk, build_ondisk, stage_vectors
+    from paperclip.index_files import LISTS_FILE
+
+    staging.mkdir(parents=True)
+    vectors = staging / "vectors.npy"
+    source = (base.ids, base.path / "vectors.npy") if base is not None else None
+    ids = stage_vectors(work.chunks(), item_ids, source, dim, vectors)
+    if base is not None and base.manifest.get("kind") == kind and len(kept) == len(base.ids):
+        index = append_ondisk(base.index, vectors, ids, staging)
+    else:
+        index = build_ondisk(kind, vectors, ids, staging)
+    return ids, index, vectors, staging / LISTS_FILE

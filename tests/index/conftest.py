@@ -76,7 +76,7 @@ def hst_observations(env, hst_mini: Path) -> list[int]:
 
 
 @pytest.fixture(autouse=True)
-def _serial_embedding(monkeypatch):
-    """In-process decoding keeps tests quick on shared CPUs; one test turns workers on."""
-    monkeypatch.setenv("PAPERCLIP_EMBED_WORKERS", "0")
+def _small_embedding(monkeypatch):
+    """A two-core embedded Ray cluster and small batches keep tests light on shared CPUs."""
+    monkeypatch.setenv("PAPERCLIP_RAY_NUM_CPUS", "2")
     monkeypatch.setenv("PAPERCLIP_EMBED_BATCH_SIZE", "32")

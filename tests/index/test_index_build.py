@@ -12,9 +12,11 @@ from PIL import Image
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
-from indexer.index.versions import activate, add, build, build_index, list_versions, prune, verify
+from indexer.index.embed import encode_batches, loader
+from indexer.index.versions import activate, add, build, build_index, embeddable, list_versions, prune, verify
 from paperclip.db import session_scope
 from paperclip.index_files import read_index_files
+from paperclip.model import load_model
 from paperclip.schema import IndexVersion, LedgerEntry, Observation, VocabularyTerm
 from paperclip.storage import ImageStore, get_paths
 from paperclip_cli.main import app
@@ -145,17 +147,17 @@ def test_unreadable_preview_is_reported_and_the_rest_indexed(observations):
     assert verify(sample=0).missing == [ids[2]]
 
 
-def test_parallel_decoding_workers_give_the_same_vectors(observations, monkeypatch):
-    observations(24)
-    serial = read_index_files(Path(version_row(build_index("tiny")).path))
-    monkeypatch.setenv("PAPERCLIP_EMBED_WORKERS", "2")
-    from paperclip.config import get_settings
-
-    get_settings.cache_clear()
-    summary = build("tiny", progress=False)
-    parallel = read_index_files(summary.path)
-    np.testing.assert_array_equal(parallel.ids, serial.ids)
-    np.testing.assert_allclose(parallel.vectors(), serial.vectors(), atol=1e-3)
+def test_the_ray_job_embeds_what_the_in_process_pipeline_embeds(observations):
+    ids = observations(24)
+    files = read_index_files(Path(version_row(build_index("tiny")).path))
+    clip = load_model("tiny", "cpu")
+    with session_scope() as s:
+        items = [(i, p) for i, p in embeddable(s) if i in ids]
+    got, vectors, _ = zip(
+        *encode_batches(clip, loader(clip, items, get_paths().images, 8, 0), False), strict=True
+    )
+    np.testing.assert_array_equal(files.ids, np.concatenate(got))
+    np.testing.assert_allclose(files.vectors(), np.concatenate(vectors), atol=1e-3)
 
 
 def test_cli_list_activate_verify_prune(observations):

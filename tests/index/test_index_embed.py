@@ -11,7 +11,7 @@ from paperclip.imaging import encode_jpeg, to_preview
 
 
 def test_split_preprocessing_is_exactly_the_models(tiny_model, hst_mini, tmp_path):
-    pixels = Pixels(tiny_model)
+    pixels = Pixels(tiny_model.config)
     assert pixels.split
     items = []
     for n, src in enumerate(sorted((hst_mini / "images").glob("*.png"))[:6]):
