@@ -218,17 +218,18 @@ def upload(
         image = read_image(file, rt)
     except ImageError as e:
         return _page(request, "upload.html", e.status, error=str(e), weight=weight)
+    blank = is_blank(image)
     try:
         loaded = rt.current()
         vec = rt.embed_image(loaded, image)  # once: both panels use the same vector
         query = image_query(rt, loaded, vec, text, weight)
         req = SearchRequest(None, "vector", Filters(), None, "relevance", "none", 12, 1)
         similar = retrieval.search(rt, req, query, "image", loaded)
-        described = retrieval.describe_vector(rt, loaded, vec, 10, 5)
+        described = retrieval.describe_vector(rt, loaded, vec, 10, 5, blank=blank)
     except NotReady as e:
         return _page(request, "upload.html", 503, error=str(e), weight=weight)
-    if is_blank(image):
-        similar.weak_match = described.weak_match = True
+    if blank:
+        similar.weak_match = True
     shown = image.copy()
     shown.thumbnail((SHOWN_PIXELS, SHOWN_PIXELS))
     buf = io.BytesIO(encode_jpeg(shown, quality=90))

@@ -1,0 +1,181 @@
+"""Query-side help and hub-free description retrieval, measured side by side on a finished demo home.
+
+Text -> image (``paperclip.query_embedding``): class precision@10 of each query option over the
+demo archive's whole active index (relevant: an observation of the query's class), and over the
+held-out split alone, for
+
+- ``class``: one query per demo class, the evaluation's own (``training.evaluate.queries``);
+- ``freeform``: ``tests/data/freeform/queries.json``, six plain-language queries per class.
+
+Options: baseline (the query as typed), prompt ensembling, vocabulary expansion, both.
+
+Image -> description (``paperclip.description_bank``), bare cosine vs hub-normalised: over every
+labelled image of the index, class hit@5 (the class's vocabulary term among the top 5) and the
+most common top-1 answer's share; the same share on the real previews of ``tests/data/hst-mini``;
+and whether a constant, a blank and two noise images come back weak (``app.calibration``).
+
+    python -m benchmarks.bench_query [--home ~/.paperclip/demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+FREEFORM = REPO / "tests" / "data" / "freeform" / "queries.json"
+HST_MINI = REPO / "tests" / "data" / "hst-mini" / "images"
+K = 10
+
+
+def options() -> dict[str, object]:
+    from paperclip.query_embedding import PROMPTS, QueryOptions
+
+    return {
+        "baseline": QueryOptions(),
+        "prompts": QueryOptions(PROMPTS),
+        "expand 3 x0.3": QueryOptions(expand_terms=3, expand_weight=0.3),
+        "expand 5 x0.5": QueryOptions(expand_terms=5, expand_weight=0.5),
+        "prompts + expand 3 x0.3": QueryOptions(PROMPTS, 3, 0.3),
+        "prompts + expand 5 x0.5": QueryOptions(PROMPTS, 5, 0.5),
+    }
+
+
+def labels_of(db_url: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per index row: the observation's class ("" if none) and whether it is held out (val split)."""
+    from sqlalchemy import select
+
+    from paperclip.db import session_scope
+    from paperclip.schema import Observation, Split
+
+    with session_scope(db_url) as s:
+        rows = s.execute(
+            select(Observation.id, Observation.label, Split.split).outerjoin(
+                Split, Split.proposal_pk == Observation.proposal_pk
+            )
+        ).all()
+    label = {int(i): lbl or "" for i, lbl, _ in rows}
+    val = {int(i): sp == "val" for i, _, sp in rows}
+    return (
+        np.array([label.get(int(i), "") for i in ids], dtype=object),
+        np.array([val.get(int(i), False) for i in ids]),
+    )
+
+
+def precision(scores: np.ndarray, relevant: np.ndarray, k: int = K) -> float:
+    top = np.argsort(-scores, kind="stable")[:k]
+    return float(relevant[top].mean())
+
+
+def query_table(model, loaded, obs_label: np.ndarray, held_out: np.ndarray) -> list[tuple]:
+    from paperclip.query_embedding import embed_queries
+    from training.evaluate.queries import class_query
+
+    labels = sorted({x for x in obs_label if x})
+    by_query = {class_query(lbl): lbl for lbl in labels}
+    sets = {"class": [(lbl, class_query(lbl)) for lbl in labels]}
+    data = json.loads(FREEFORM.read_text())["queries"]
+    sets["freeform"] = [(by_query.get(key, key), q) for key, qs in data.items() for q in qs]
+    vectors = np.asarray(loaded.vectors, np.float32)
+    rows = []
+    for name, opt in options().items():
+        figures = []
+        for queries in sets.values():
+            emb = embed_queries(model.encode_text, [q for _, q in queries], loaded.vocab_vectors, opt)
+            full, val = [], []
+            for (label, _), q in zip(queries, emb, strict=True):
+                s = vectors @ q
+                full.append(precision(s, obs_label == label))
+                val.append(precision(np.where(held_out, s, -np.inf), obs_label == label))
+            figures += [np.mean(full), np.mean(val)]
+        rows.append((name, *figures))
+    return rows
+
+
+def describe_figures(scores: np.ndarray, wanted: np.ndarray | None, vocab: list[str]) -> dict:
+    """Class hit@5 (where ``wanted`` gives each image's class term) and the top-1 hub."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    top1 = Counter(vocab[i] for i in order[:, 0])
+    term, count = top1.most_common(1)[0]
+    out = {"hub": term, "hub_share": count / len(scores), "distinct_top1": len(top1)}
+    if wanted is not None:
+        out["hit_at_5"] = float((order[:, :5] == wanted[:, None]).any(axis=1).mean())
+        out["hit_at_1"] = float((order[:, 0] == wanted).mean())
+    return out
+
+
+def probe_images() -> dict[str, object]:
+    from PIL import Image
+
+    rng = np.random.default_rng(12345)  # not the calibration's own probes (seed 0)
+    return {
+        "constant grey": Image.new("RGB", (512, 512), (128, 128, 128)),
+        "black": Image.new("RGB", (512, 512), (0, 0, 0)),
+        "grey noise": Image.fromarray(rng.integers(0, 256, (512, 512), dtype=np.uint8)).convert("RGB"),
+        "colour noise": Image.fromarray(rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", type=Path, default=Path("~/.paperclip/demo"))
+    args = ap.parse_args()
+    home = args.home.expanduser().resolve()
+    os.environ["PAPERCLIP_HOME"] = str(home)
+    from PIL import Image
+
+    from app.loading import load_version
+    from app.retrieval import describe_weak
+    from paperclip.config import Settings
+    from paperclip.db import session_scope
+    from paperclip.description_bank import normalise
+    from paperclip.imaging import to_preview
+    from paperclip.model import load_model
+    from paperclip.schema import IndexVersion
+    from training.evaluate.queries import class_query
+
+    settings = Settings(home=home)
+    with session_scope(settings.db_url) as s:
+        row = s.query(IndexVersion).filter(IndexVersion.active.is_(True)).one()
+        version_id, spec, path = row.id, row.model_spec, Path(row.path)
+    model = load_model(spec, device="cpu")
+    loaded = load_version(version_id, lambda _f: model, path, settings.db_url)
+    obs_label, held_out = labels_of(settings.db_url, loaded.files.ids)
+    print(f"demo home {home}: index v{version_id}, {loaded.files.count} vectors, model {spec}")
+
+    print(f"\nText -> image, class precision@{K} (whole index / held-out split only)")
+    print(f"{'option':<26} {'class':>7} {'(val)':>7} {'freeform':>9} {'(val)':>7}")
+    for name, c, cv, f, fv in query_table(model, loaded, obs_label, held_out):
+        print(f"{name:<26} {c:7.3f} {cv:7.3f} {f:9.3f} {fv:7.3f}")
+
+    vocab = [t["text"] for t in loaded.files.vocab]
+    labelled = np.flatnonzero(obs_label != "")
+    wanted = np.array([vocab.index(class_query(lbl)) for lbl in obs_label[labelled]])
+    cos = np.asarray(loaded.vectors[labelled], np.float32) @ loaded.vocab_vectors.T
+    real = sorted(HST_MINI.glob("*.png"))
+    real_vec = model.encode_images([to_preview(Image.open(p).convert("RGB")) for p in real])
+    real_cos = real_vec @ loaded.vocab_vectors.T
+    print(f"\nImage -> description ({len(labelled)} demo images, {len(real)} real hst-mini previews)")
+    print(f"{'ranking':<14} {'hit@5':>6} {'hit@1':>6} {'top-1 hub share':>16}  hub / real: hub share")
+    for name, hub in (("bare cosine", None), ("hub-normalised", loaded.vocab_hub)):
+        demo = describe_figures(normalise(cos, hub), wanted, vocab)
+        hst = describe_figures(normalise(real_cos, hub), None, vocab)
+        print(
+            f"{name:<14} {demo['hit_at_5']:6.3f} {demo['hit_at_1']:6.3f} {demo['hub_share']:16.3f}"
+            f"  {demo['hub']!r} ({demo['distinct_top1']} distinct) / "
+            f"{hst['hub']!r}: {hst['hub_share']:.2f} ({hst['distinct_top1']} distinct)"
+        )
+    print("\nMeaningless images (weak: treated as no match)")
+    for name, image in probe_images().items():
+        vec = model.encode_images([to_preview(image)])[0]
+        top = vocab[int(np.argmax(normalise(loaded.vocab_vectors @ vec, loaded.vocab_hub)))]
+        print(f"{name:<14} weak={describe_weak(loaded, vec, image)}  top-1 {top!r}")
+
+
+if __name__ == "__main__":
+    main()
