@@ -115,9 +115,10 @@ def write_index_files(
         np.save(tmp / "ids.npy", np.asarray(ids, dtype=np.int64))
         np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
         (tmp / "vocab.json").write_text(json.dumps(vocab))
-        np.save(tmp / "vocab.npy", np.asarray(vocab_vectors, dtype=np.float16).reshape(len(vocab), -1))
+        vocab16 = np.asarray(vocab_vectors, dtype=np.float16).reshape(len(vocab), -1)
+        np.save(tmp / "vocab.npy", vocab16)
+        np.save(tmp / HUB_FILE, term_hubness(vectors, vocab16))  # against what readers load
         files = [*DATA_FILES, HUB_FILE]
-        np.save(tmp / HUB_FILE, term_hubness(vectors, vocab_vectors))
         if metadata is not None:
             if len(metadata) != len(ids):
                 raise ValueError(f"metadata has {len(metadata)} rows for {len(ids)} ids")

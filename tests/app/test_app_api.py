@@ -6,9 +6,11 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from paperclip.db import session_scope
+from paperclip.description_bank import term_hubness
 from paperclip.schema import IndexVersion
 
 from .conftest import metric
@@ -97,8 +99,15 @@ def test_describe_ranks_vocabulary_and_nearest_proposals(service):
         service.api(f"/observations/{obs_id}/describe"), params={"k": 7, "proposals": 3}
     ).json()
     vec = a.vectors[n]
-    expected = np.argsort(-(a.vocab_vectors @ vec), kind="stable")[:7]
+    vocab = service.runtime.current().vocab_vectors  # as stored: float16
+    cosine = vocab @ vec
+    score = cosine - term_hubness(a.vectors, vocab)  # less each term's closeness to its nearest images
+    expected = np.argsort(-score, kind="stable")[:7]
     assert [d["text"] for d in via_archive["descriptions"]] == [a.vocab[i]["text"] for i in expected]
+    for d, i in zip(via_archive["descriptions"], expected, strict=True):
+        assert d["score"] == pytest.approx(score[i], abs=1e-4) and d["cosine"] == pytest.approx(
+            cosine[i], abs=1e-4
+        )
     assert {d["kind"] for d in via_archive["descriptions"]} <= {"object", "use_case"}
     top = via_archive["proposals"][0]
     assert top["proposal"]["id"] == service.proposal_pks[n] and top["summary"] == a.proposals[0]["summary"]
