@@ -60,3 +60,25 @@ def test_text_queries_embedded_as_configured(make_service, tiny_model):
     top = [h["observation"]["id"] for h in body["results"]]
     assert top == [int(loaded.files.ids[i]) for i in np.argsort(-expected, kind="stable")[:3]]
     assert body["results"][0]["score"] == pytest.approx(float(expected.max()), abs=1e-3)
+
+
+def test_hubness_stored_with_the_version_and_computed_for_older_ones(service, tiny_model, tmp_path):
+    import json
+    import shutil
+
+    from app.loading import load_version
+    from paperclip.description_bank import term_hubness
+    from paperclip.index_files import HUB_FILE, MANIFEST
+
+    loaded = service.runtime.current()
+    stored = np.load(loaded.files.path / HUB_FILE)
+    assert np.allclose(loaded.vocab_hub, stored)
+    assert np.allclose(stored, term_hubness(loaded.vectors, loaded.vocab_vectors), atol=1e-6)
+    older = tmp_path / "older"  # a version written before hubness was: no file, no manifest entry
+    shutil.copytree(loaded.files.path, older)
+    (older / HUB_FILE).unlink()
+    manifest = json.loads((older / MANIFEST).read_text())
+    del manifest["files"][HUB_FILE]
+    (older / MANIFEST).write_text(json.dumps(manifest))
+    again = load_version(loaded.version_id, lambda _files: tiny_model, older, service.db_url)
+    assert again.files.vocab_hub is None and np.allclose(again.vocab_hub, stored, atol=1e-6)
