@@ -10,8 +10,10 @@ Two optional kinds of query-side help (``benchmarks/bench_query.py`` measures th
   (the description vocabulary the index version carries), weighted by their similarity, which
   pulls a plain-language query toward the astronomy phrases the model was trained on.
 
-With neither (the default where they do not measure better) the query vector is the text
-tower's embedding of the query as typed.
+With neither, the query vector is the text tower's embedding of the query as typed. Measured on
+the demo archive, expansion toward the single nearest term at weight 0.4 lifts free-form P@10
+and leaves class-label queries as they are (their nearest term is themselves), so it is the
+default; prompt ensembling measured worse and is off (``paperclip.config.Settings``).
 """
 
 from __future__ import annotations

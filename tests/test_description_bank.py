@@ -11,10 +11,11 @@ from paperclip.description_bank import bank_rows, normalise, term_hubness
 from paperclip.query_embedding import unit
 
 
-def test_hubness_is_the_mean_of_each_terms_k_best(monkeypatch):
+def test_hubness_is_the_bank_mean_or_the_mean_of_each_terms_k_best(monkeypatch):
     rng = np.random.default_rng(0)
     images, terms = unit(rng.normal(size=(300, 16))), unit(rng.normal(size=(7, 16)))
     expected = np.sort(terms @ images.T, axis=1)[:, -5:].mean(axis=1)
+    assert np.allclose(term_hubness(images, terms), (terms @ images.T).mean(axis=1), atol=1e-6)  # whole bank
     assert np.allclose(term_hubness(images, terms, k=5), expected, atol=1e-6)
     monkeypatch.setattr(description_bank, "CHUNK", 64)  # read in chunks: the same answer
     assert np.allclose(term_hubness(images.astype(np.float16), terms, k=5), expected, atol=2e-3)
