@@ -13,7 +13,7 @@ from paperclip.db import session_scope
 from paperclip.description_bank import term_hubness
 from paperclip.schema import IndexVersion
 
-from .conftest import metric
+from .conftest import metric, query_vectors
 
 
 def brute_force(service, vec: np.ndarray, keep=lambda o: True) -> list[int]:
@@ -31,7 +31,7 @@ def test_search_ranks_like_brute_force_with_metadata_and_pages(service, tiny_mod
     q = "globular cluster in the halo"
     first = c.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 5}).json()
     second = c.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 5, "page": 2}).json()
-    expected = brute_force(service, tiny_model.encode_text([q])[0])
+    expected = brute_force(service, query_vectors(service, tiny_model, [q])[0])
     got = [h["observation"]["id"] for h in first["results"] + second["results"]]
     assert got == expected[:10]
     assert [h["rank"] for h in first["results"] + second["results"]] == list(range(1, 11))
@@ -53,7 +53,7 @@ def test_search_ranks_like_brute_force_with_metadata_and_pages(service, tiny_mod
 def test_filters_restrict_the_ranking(service, tiny_model):
     c, a = service.client, service.archive
     q = "spiral galaxy"
-    vec = tiny_model.encode_text([q])[0]
+    vec = query_vectors(service, tiny_model, [q])[0]
     cases = [
         ({"instrument": "wfc3/uvis"}, lambda o: o["instrument"] == "WFC3/UVIS"),
         ({"filter": "f814w"}, lambda o: "F814W" in o["filters"]),
@@ -208,7 +208,7 @@ def test_concurrent_queries_each_get_their_own_answer(service, tiny_model):
 
     with ThreadPoolExecutor(len(queries)) as pool:
         got = list(pool.map(ask, queries))
-    vectors = tiny_model.encode_text(queries)
+    vectors = query_vectors(service, tiny_model, queries)
     assert got == [brute_force(service, v)[:8] for v in vectors]
     text = service.client.get(service.api("/metrics")).text
     assert metric(text, "paperclip_embed_batch_size_sum", kind="text") == len(queries)  # each encoded once
