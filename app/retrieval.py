@@ -324,12 +324,12 @@ def describe_vector(
     k: int,
     proposals: int,
     own: int | None = None,
-    blank: bool = False,
+    meaningless: bool = False,
 ) -> DescribeResult:
     """Descriptions and the nearest proposals of an image; ``own`` (a proposal id) is the described
     observation's own proposal, labelled as such rather than passed off as a discovery. The answer
-    is weak when the image is ``blank`` (no structure at all) or its nearest archive images stand
-    out no more than those of noise images do (``app.calibration``)."""
+    is weak when the image is ``meaningless`` (blank, constant or noise: ``app.api.search``) or its
+    nearest archive images stand out no more than those of noise images do (``app.calibration``)."""
     terms = rt.describe(loaded, vec, k)
     best: dict[int, float] = {}
     found = rt.search(loaded, vec, PROPOSAL_POOL)
@@ -349,8 +349,8 @@ def describe_vector(
             )
             for pk, score in top
         ]
-    weak = True if blank else None
-    if cal is not None and found and not blank:
+    weak = True if meaningless else None
+    if cal is not None and found and not meaningless:
         positions = _rows_of(loaded, [i for i, _ in found])
         weak = cal.image.weak(cal.image.strength(np.array([s for _, s in found]), positions))
     return DescribeResult(

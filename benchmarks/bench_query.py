@@ -158,7 +158,7 @@ def main() -> None:
     os.environ["PAPERCLIP_HOME"] = str(home)
     from PIL import Image
 
-    from app.api.search import is_blank
+    from app.api.search import is_meaningless
     from app.metrics import Metrics
     from app.retrieval import describe_vector
     from app.runtime import Runtime
@@ -218,7 +218,7 @@ def main() -> None:
     print("\nMeaningless images, through the service's describe (weak: flagged as no match)")
     for name, image in probe_images().items():
         vec = rt.embed_image(loaded, image)
-        result = describe_vector(rt, loaded, vec, 3, 0, blank=is_blank(image))
+        result = describe_vector(rt, loaded, vec, 3, 0, meaningless=is_meaningless(image))
         print(f"{name:<14} weak={result.weak_match}  top-3 {[d.text for d in result.descriptions]}")
 
 

@@ -27,12 +27,12 @@ def describe(
 ) -> DescribeResult:
     """Descriptions of an uploaded image; ``weak_match`` true when none stands out (a blank,
     constant or noise image): the ranking is then background, not an answer."""
-    from app.api.search import is_blank
+    from app.api.search import is_meaningless
 
     loaded = rt.current()
     image = read_image(file, rt)
     vec = rt.embed_image(loaded, image)
-    return retrieval.describe_vector(rt, loaded, vec, k, proposals, blank=is_blank(image))
+    return retrieval.describe_vector(rt, loaded, vec, k, proposals, meaningless=is_meaningless(image))
 
 
 @router.get(

@@ -23,6 +23,7 @@ def meaningless() -> dict[str, bytes]:
     return {
         "constant.png": png(Image.new("RGB", (300, 200), (128, 128, 128))),
         "noise.png": png(Image.fromarray(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8))),
+        "grey-noise.png": png(Image.fromarray(rng.integers(0, 256, (700, 500), dtype=np.uint8))),
     }
 
 
@@ -31,6 +32,8 @@ def test_constant_and_noise_images_come_back_weak(service):
     for name, data in meaningless().items():
         body = c.post(service.api("/describe"), files={"file": (name, data)}, params={"k": 5}).json()
         assert body["weak_match"] is True, name
+        search = c.post(service.api("/search/image"), files={"file": (name, data)}).json()
+        assert search["weak_match"] is True, name
         assert len(body["descriptions"]) == 5  # still listed, flagged as background
         page = c.post(service.url + "/upload", files={"file": (name, data)})
         assert page.status_code == 200
@@ -40,6 +43,19 @@ def test_constant_and_noise_images_come_back_weak(service):
     assert real["weak_match"] is False
     page = c.post(service.url + "/upload", files={"file": ("real.png", original)})
     assert 'id="weak-descriptions"' not in page.text
+
+
+def test_noise_has_no_spatial_structure(hst_mini):
+    from app.calibration import is_noise, null_images
+
+    rng = np.random.default_rng(3)
+    for pixels in [*null_images(), rng.integers(0, 256, (480, 640), dtype=np.uint8)]:
+        assert is_noise(pixels)
+    blocky = np.kron(rng.integers(0, 256, (40, 40), dtype=np.uint8), np.ones((16, 16), np.uint8))
+    assert is_noise(blocky)
+    for path in sorted((hst_mini / "images").glob("*.png")):  # real previews: structure at every scale
+        assert not is_noise(np.asarray(Image.open(path).convert("L"))), path.name
+    assert not is_noise(np.full((64, 64), 37, np.uint8))  # constant: blank, not noise
 
 
 def test_bare_cosine_when_hub_normalisation_is_off(make_service):
