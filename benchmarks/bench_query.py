@@ -7,7 +7,8 @@ held-out split alone, for
 - ``class``: one query per demo class, the evaluation's own (``training.evaluate.queries``);
 - ``freeform``: ``tests/data/freeform/queries.json``, six plain-language queries per class.
 
-Options: baseline (the query as typed), prompt ensembling, vocabulary expansion, both.
+Options: baseline (the query as typed), prompt ensembling, vocabulary expansion, both; with how
+many class, free-form and unseen random-string queries the weak-match rule flags under each.
 
 Image -> description (``paperclip.description_bank``), bare cosine vs hub-normalised: over every
 labelled image of the index, class hit@5 (the class's vocabulary term among the top 5) and the
@@ -101,6 +102,10 @@ def precision(scores: np.ndarray, relevant: np.ndarray, k: int = K) -> float:
 
 
 def query_table(model, loaded, obs_label: np.ndarray, held_out: np.ndarray) -> list[tuple]:
+    """Per option: P@10 whole / held-out for class and free-form queries, and how many of each
+    set (and of 32 unseen random strings) the weak-match rule flags, its null model fitted on
+    probes embedded the same way (as the service does)."""
+    from app.calibration import POOL, NullModel, null_texts
     from paperclip.query_embedding import embed_queries
     from training.evaluate.queries import class_query
 
@@ -109,19 +114,29 @@ def query_table(model, loaded, obs_label: np.ndarray, held_out: np.ndarray) -> l
     sets = {"class": [(lbl, class_query(lbl)) for lbl in labels]}
     data = json.loads(FREEFORM.read_text())["queries"]
     sets["freeform"] = [(by_query.get(key, key), q) for key, qs in data.items() for q in qs]
+    sets["random"] = [("", t) for t in null_texts(32, seed=1)]
     vectors = np.asarray(loaded.vectors, np.float32)
     rows = []
     for name, opt in options().items():
-        figures = []
-        for queries in sets.values():
-            emb = embed_queries(model.encode_text, [q for _, q in queries], loaded.vocab_vectors, opt)
-            full, val = [], []
+
+        def embed(texts: list[str], opt=opt) -> np.ndarray:
+            return embed_queries(model.encode_text, texts, loaded.vocab_vectors, opt)
+
+        null = NullModel.fit(vectors, embed(null_texts()))
+        figures, weak = [], []
+        for set_name, queries in sets.items():
+            emb = embed([q for _, q in queries])
+            full, val, flagged = [], [], 0
             for (label, _), q in zip(queries, emb, strict=True):
                 s = vectors @ q
+                top = np.argsort(-s, kind="stable")[:POOL]
+                flagged += null.weak(null.strength(s[top], top))
                 full.append(precision(s, obs_label == label))
                 val.append(precision(np.where(held_out, s, -np.inf), obs_label == label))
-            figures += [np.mean(full), np.mean(val)]
-        rows.append((name, *figures))
+            if set_name != "random":
+                figures += [np.mean(full), np.mean(val)]
+            weak.append(f"{flagged}/{len(queries)}")
+        rows.append((name, *figures, " ".join(weak)))
     return rows
 
 
@@ -175,9 +190,11 @@ def main() -> None:
     print(f"demo home {home}: index v{version_id}, {loaded.files.count} vectors, model {spec}")
 
     print(f"\nText -> image, class precision@{K} (whole index / held-out split only)")
-    print(f"{'option':<26} {'class':>7} {'(val)':>7} {'freeform':>9} {'(val)':>7}")
-    for name, c, cv, f, fv in query_table(model, loaded, obs_label, held_out):
-        print(f"{name:<26} {c:7.3f} {cv:7.3f} {f:9.3f} {fv:7.3f}")
+    print(
+        f"{'option':<26} {'class':>7} {'(val)':>7} {'freeform':>9} {'(val)':>7}  weak: class freeform random"
+    )
+    for name, c, cv, f, fv, weak in query_table(model, loaded, obs_label, held_out):
+        print(f"{name:<26} {c:7.3f} {cv:7.3f} {f:9.3f} {fv:7.3f}  {weak}")
 
     vocab = [t["text"] for t in loaded.files.vocab]
     labelled = np.flatnonzero(obs_label != "")
