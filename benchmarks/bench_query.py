@@ -10,10 +10,12 @@ held-out split alone, for
 Options: baseline (the query as typed), prompt ensembling, vocabulary expansion, both; with how
 many class, free-form and unseen random-string queries the weak-match rule flags under each.
 
-Image -> description (``paperclip.description_bank``), bare cosine vs hub-normalised: over every
-labelled image of the index, class hit@5 (the class's vocabulary term among the top 5) and the
-most common top-1 answer's share; the same share on the real previews of ``tests/data/hst-mini``;
-and whether a constant, a blank and two noise images come back weak (``app.calibration``).
+Image -> description (``paperclip.description_bank``), bare cosine vs CSLS (10 nearest images)
+vs the default (cosine less the term's mean over the archive): over every labelled image of the
+index, class hit@5 and hit@1 (the evaluation's class term / any term at least half of the class's
+proposal summaries name) and the most common top-1 answer's share; the same share on the real
+previews of ``tests/data/hst-mini``; and whether constant grey, black, grey-noise and colour-noise
+uploads come back weak through the service's own describe path.
 
     python -m benchmarks.bench_query [--home ~/.paperclip/demo]
 """
