@@ -99,7 +99,9 @@ def _onnx_if_faithful(
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = os.cpu_count() or 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads yield the cores
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "0"
+        )  # idle threads yield the cores
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as e:  # no onnxruntime, or the tower does not export: torch serves
         log.warning("ONNX text encoder unavailable (%s); using torch", e)

@@ -20,8 +20,10 @@ import numpy as np
 
 from app.calibration import Calibration
 from paperclip.db import session_scope
+from paperclip.description_bank import term_hubness
 from paperclip.index_files import IndexFiles, read_index_files
 from paperclip.index_meta import COLUMNS, MetaTable, read_from_db
+from paperclip.query_embedding import QueryOptions, embed_queries
 
 log = logging.getLogger("paperclip.app")
 
@@ -53,6 +55,7 @@ class Loaded:
     device_vectors: Any = None  # on a GPU, a float16 torch copy of a flat index
     gpu_ivf: GpuIvf | None = None
     calibration: Calibration | None = None  # None for an empty index
+    vocab_hub: np.ndarray | None = None  # each description's hubness (paperclip.description_bank)
 
     @property
     def kind(self) -> str:
@@ -65,9 +68,16 @@ class Loaded:
         return np.asarray(self.vectors[self.order[i]], dtype=np.float32)
 
 
-def load_version(version_id: int, model_for: Callable[[IndexFiles], Any], path: Path, db_url: str) -> Loaded:
+def load_version(
+    version_id: int,
+    model_for: Callable[[IndexFiles], Any],
+    path: Path,
+    db_url: str,
+    query: QueryOptions = QueryOptions(),
+) -> Loaded:
     """Read and check a version; raises (and the caller keeps serving what it has) when unusable.
-    ``model_for`` gives the model whose weights embedded the files (or refuses)."""
+    ``model_for`` gives the model whose weights embedded the files (or refuses); ``query`` is how
+    text queries are embedded, so the meaningless probes calibrating them are embedded alike."""
     import faiss
 
     files = read_index_files(path, verify=True, mmap=True)  # one copy in the page cache per host
@@ -93,6 +103,13 @@ def load_version(version_id: int, model_for: Callable[[IndexFiles], Any], path: 
     vectors = np.load(path / "vectors.npy", mmap_mode="r")
     order = np.argsort(files.ids, kind="stable")
     vocab_vectors = np.asarray(files.vocab_vectors, dtype=np.float32).reshape(len(files.vocab), -1)
+    vocab_hub = files.vocab_hub  # written with the version; computed here for versions that predate it
+    if vocab_hub is None or len(vocab_hub) != len(vocab_vectors):
+        vocab_hub = term_hubness(vectors, vocab_vectors)
+
+    def encode_queries(texts: list[str]) -> np.ndarray:
+        return embed_queries(model.encode_text, texts, vocab_vectors, query)
+
     return Loaded(
         version_id,
         model,
@@ -106,9 +123,8 @@ def load_version(version_id: int, model_for: Callable[[IndexFiles], Any], path: 
         inner=faiss.downcast_index(files.index.index),
         device_vectors=_device_vectors(model, files),
         gpu_ivf=gpu_ivf(files.index.index) if files.count and model.device.type == "cuda" else None,
-        calibration=Calibration.build(vectors, model.encode_text, model.encode_images)
-        if files.count
-        else None,
+        calibration=Calibration.build(vectors, encode_queries, model.encode_images) if files.count else None,
+        vocab_hub=vocab_hub,
     )
 
 

@@ -318,10 +318,18 @@ def observation_vector(rt: Runtime, loaded: Loaded, observation_id: int) -> np.n
 
 # -- description retrieval --------------------------------------------------------------------------
 def describe_vector(
-    rt: Runtime, loaded: Loaded, vec: np.ndarray, k: int, proposals: int, own: int | None = None
+    rt: Runtime,
+    loaded: Loaded,
+    vec: np.ndarray,
+    k: int,
+    proposals: int,
+    own: int | None = None,
+    meaningless: bool = False,
 ) -> DescribeResult:
     """Descriptions and the nearest proposals of an image; ``own`` (a proposal id) is the described
-    observation's own proposal, labelled as such rather than passed off as a discovery."""
+    observation's own proposal, labelled as such rather than passed off as a discovery. The answer
+    is weak when the image is ``meaningless`` (blank, constant or noise: ``app.api.search``) or its
+    nearest archive images stand out no more than those of noise images do (``app.calibration``)."""
     terms = rt.describe(loaded, vec, k)
     best: dict[int, float] = {}
     found = rt.search(loaded, vec, PROPOSAL_POOL)
@@ -341,16 +349,16 @@ def describe_vector(
             )
             for pk, score in top
         ]
-    weak = None
-    if cal is not None and found:
+    weak = True if meaningless else None
+    if cal is not None and found and not meaningless:
         positions = _rows_of(loaded, [i for i, _ in found])
         weak = cal.image.weak(cal.image.strength(np.array([s for _, s in found]), positions))
     return DescribeResult(
         index_version=loaded.version_id,
         weak_match=weak,
         descriptions=[
-            Description(rank=n + 1, text=t["text"], kind=t.get("kind", "object"), score=score)
-            for n, (t, score) in enumerate(terms)
+            Description(rank=n + 1, text=t["text"], kind=t.get("kind", "object"), score=score, cosine=cosine)
+            for n, (t, score, cosine) in enumerate(terms)
         ],
         proposals=matches,
     )

@@ -34,7 +34,9 @@ from app.resolve import Resolver
 from app.searching import Query, run_batch
 from paperclip.config import Settings
 from paperclip.db import session_scope
+from paperclip.description_bank import normalise
 from paperclip.index_files import IndexFiles, check_weights
+from paperclip.query_embedding import QueryOptions, combine, prompt_texts
 from paperclip.storage import get_paths
 
 log = logging.getLogger("paperclip.app")
@@ -93,6 +95,7 @@ class Runtime:
         self._models: dict[str, Any] = {}
         self._batchers: dict[tuple[str, str], Batcher] = {}  # (kind, weights hash)
         self._text_cache = LRU(settings.text_cache_size)
+        self.query_options = QueryOptions.from_settings(settings)
         self._masks = LRU(64)
         self._load_lock = threading.Lock()
         self._batchers_lock = threading.Lock()
@@ -156,7 +159,11 @@ class Runtime:
                 return False
             try:
                 loaded = load_version(
-                    version_id, lambda files: self._model(spec, files), self._resolve(path), self.settings.db_url
+                    version_id,
+                    lambda files: self._model(spec, files),
+                    self._resolve(path),
+                    self.settings.db_url,
+                    self.query_options,
                 )
             except Exception as e:
                 attempts = failure.attempts + 1 if failure else 1
@@ -225,10 +232,13 @@ class Runtime:
             return self._batchers[key]
 
     def embed_text(self, loaded: Loaded, text: str) -> np.ndarray:
-        key = (loaded.model.weights_sha256, text)
+        """A text query's vector (``paperclip.query_embedding``, configured in Settings)."""
+        key = (loaded.model.weights_sha256, loaded.version_id, text)
         vec = self._text_cache.get(key)
         if vec is None:
-            vec = self._encoder("text", loaded.model)(text)
+            encoder = self._encoder("text", loaded.model)
+            forms = np.stack([encoder(t) for t in prompt_texts(text, self.query_options)])
+            vec = combine(forms, loaded.vocab_vectors, self.query_options)
             self._text_cache.put(key, vec)
         else:
             self.metrics.cache_hits.inc()
@@ -265,13 +275,15 @@ class Runtime:
         ids = loaded.files.ids[positions[0]]
         return [(int(i), float(s)) for i, s in zip(ids, scores[0], strict=True)]
 
-    def describe(self, loaded: Loaded, vec: np.ndarray, k: int) -> list[tuple[dict[str, Any], float]]:
-        """The vocabulary's science descriptions ranked by similarity to an image embedding."""
+    def describe(self, loaded: Loaded, vec: np.ndarray, k: int) -> list[tuple[dict[str, Any], float, float]]:
+        """The vocabulary's science descriptions for an image embedding, best first: (term, score,
+        cosine); the score is the cosine less the term's hubness where ``describe_hub_norm``."""
         if not len(loaded.vocab_vectors):
             return []
-        scores = loaded.vocab_vectors @ vec.astype(np.float32)
+        cosines = loaded.vocab_vectors @ vec.astype(np.float32)
+        scores = normalise(cosines, loaded.vocab_hub if self.settings.describe_hub_norm else None)
         top = np.argsort(-scores, kind="stable")[:k]
-        return [(loaded.files.vocab[i], float(scores[i])) for i in top]
+        return [(loaded.files.vocab[i], float(scores[i]), float(cosines[i])) for i in top]
 
     def decoding(self) -> Any:
         """A slot to decode one upload in; Saturated when every slot stays busy for a queue timeout."""

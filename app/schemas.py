@@ -118,7 +118,11 @@ class Description(BaseModel):
     rank: int
     text: str
     kind: str = Field(description="object | use_case")
-    score: float
+    score: float = Field(
+        description="What descriptions are ranked by: the cosine less the description's hubness (its mean "
+        "cosine to its nearest archive images), or the bare cosine where hub normalisation is off"
+    )
+    cosine: float = Field(description="Bare cosine similarity of the description and the image")
 
 
 class ProposalMatch(BaseModel):

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from app import retrieval
 from app.api import ObservationRef, ProposalRef, filters, runtime
-from app.api.search import image_query, is_blank, vector_token
+from app.api.search import image_query, is_meaningless, vector_token
 from app.compose import DEFAULT_WEIGHT
 from app.filtered import Filters
 from app.identifiers import parse_jump
@@ -218,17 +218,18 @@ def upload(
         image = read_image(file, rt)
     except ImageError as e:
         return _page(request, "upload.html", e.status, error=str(e), weight=weight)
+    meaningless = is_meaningless(image)
     try:
         loaded = rt.current()
         vec = rt.embed_image(loaded, image)  # once: both panels use the same vector
         query = image_query(rt, loaded, vec, text, weight)
         req = SearchRequest(None, "vector", Filters(), None, "relevance", "none", 12, 1)
         similar = retrieval.search(rt, req, query, "image", loaded)
-        described = retrieval.describe_vector(rt, loaded, vec, 10, 5)
+        described = retrieval.describe_vector(rt, loaded, vec, 10, 5, meaningless=meaningless)
     except NotReady as e:
         return _page(request, "upload.html", 503, error=str(e), weight=weight)
-    if is_blank(image):
-        similar.weak_match = described.weak_match = True
+    if meaningless:
+        similar.weak_match = True
     shown = image.copy()
     shown.thumbnail((SHOWN_PIXELS, SHOWN_PIXELS))
     buf = io.BytesIO(encode_jpeg(shown, quality=90))

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
         default="onnx",
         description="CPU text encoder: onnx (ONNX Runtime, used only if it matches torch to cosine >= 0.99) or torch",
     )
+    query_prompts: bool = Field(
+        default=False,
+        description="Average a text query's embedding over prompt templates (paperclip.query_embedding)",
+    )
+    query_expand_terms: int = Field(
+        default=1, ge=0, description="Blend a text query toward its N nearest vocabulary terms (0: off)"
+    )
+    query_expand_weight: float = Field(
+        default=0.4, ge=0.0, le=1.0, description="Weight of those terms in the blend (0: off, 1: terms only)"
+    )
+    describe_hub_norm: bool = Field(
+        default=True,
+        description="Rank descriptions against the archive's images (paperclip.description_bank), not by bare cosine",
+    )
     mast_portal_url: str = Field(
         default="https://mast.stsci.edu/portal/Mashup/Clients/Mast/Portal.html?searchQuery=",
         description="MAST Portal search link prefix; an observation's obs_id is appended",

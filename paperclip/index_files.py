@@ -10,6 +10,8 @@ A version is a folder ``indexes/v<N>-<stamp>/`` holding:
   version can be re-indexed, extended or verified without re-embedding;
 - ``vocab.json`` and ``vocab.npy`` (float16): the description vocabulary and its text
   embeddings under the same model;
+- ``vocab_hub.npy`` (float32): each description's hubness against the archive's images
+  (``paperclip.description_bank``; absent in versions written before it);
 - ``meta/``: metadata arrays row for row with ``ids.npy`` (``paperclip.index_meta``), which the
   service turns filters into bitmaps with (absent in versions written before them);
 - ``manifest.json``: model spec, the content hash of the weights that embedded it
@@ -32,11 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from paperclip.description_bank import term_hubness
 from paperclip.index_meta import MetaTable, read_meta, write_meta
 
 MANIFEST = "manifest.json"
 DATA_FILES = ("index.faiss", "ids.npy", "vectors.npy", "vocab.json", "vocab.npy")
 LISTS_FILE = "lists.ivfdata"
+HUB_FILE = "vocab_hub.npy"
 
 
 class IndexCorrupt(RuntimeError):
@@ -68,6 +72,7 @@ class IndexFiles:
     vocab: list[dict[str, Any]] = field(default_factory=list)
     vocab_vectors: np.ndarray | None = None
     metadata: MetaTable | None = None  # None: a version written before metadata arrays existed
+    vocab_hub: np.ndarray | None = None  # None: a version written before description hubness
 
     @property
     def count(self) -> int:
@@ -119,8 +124,12 @@ def write_index_files(
         else:
             np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
         (tmp / "vocab.json").write_text(json.dumps(vocab))
-        np.save(tmp / "vocab.npy", np.asarray(vocab_vectors, dtype=np.float16).reshape(len(vocab), -1))
-        files = list(DATA_FILES)
+        vocab16 = np.asarray(vocab_vectors, dtype=np.float16).reshape(len(vocab), -1)
+        np.save(tmp / "vocab.npy", vocab16)
+        bank = np.load(tmp / "vectors.npy", mmap_mode="r")  # what readers load (maybe never in RAM here)
+        np.save(tmp / HUB_FILE, term_hubness(bank, vocab16))
+        del bank
+        files = [*DATA_FILES, HUB_FILE]
         if lists is not None:
             os.replace(lists, tmp / LISTS_FILE)
             files.append(LISTS_FILE)
@@ -166,6 +175,7 @@ def read_index_files(path: Path, verify: bool = True, mmap: bool = False) -> Ind
         vocab = json.loads((path / "vocab.json").read_text())
         vocab_vectors = np.load(path / "vocab.npy").astype(np.float32)
         table = read_meta(path, manifest["meta_columns"]) if "meta_columns" in manifest else None
+        vocab_hub = np.load(path / HUB_FILE) if HUB_FILE in manifest["files"] else None
     except IndexCorrupt:
         raise
     except Exception as e:
@@ -176,7 +186,7 @@ def read_index_files(path: Path, verify: bool = True, mmap: bool = False) -> Ind
         )
     if table is not None and len(table) != len(ids):
         raise IndexCorrupt(f"metadata at {path} has {len(table)} rows for {len(ids)} ids")
-    return IndexFiles(path, manifest, index, ids, vocab, vocab_vectors, table)
+    return IndexFiles(path, manifest, index, ids, vocab, vocab_vectors, table, vocab_hub)
 
 
 def _io_flags(path: Path, kind: str | None, mmap: bool) -> int:

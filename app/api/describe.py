@@ -25,14 +25,14 @@ def describe(
     proposals: int = PROPOSALS,
     rt: Runtime = Depends(runtime),
 ) -> DescribeResult:
-    from app.api.search import is_blank
+    """Descriptions of an uploaded image; ``weak_match`` true when none stands out (a blank,
+    constant or noise image): the ranking is then background, not an answer."""
+    from app.api.search import is_meaningless
 
     loaded = rt.current()
     image = read_image(file, rt)
-    result = retrieval.describe_vector(rt, loaded, rt.embed_image(loaded, image), k, proposals)
-    if is_blank(image):
-        result.weak_match = True
-    return result
+    vec = rt.embed_image(loaded, image)
+    return retrieval.describe_vector(rt, loaded, vec, k, proposals, meaningless=is_meaningless(image))
 
 
 @router.get(

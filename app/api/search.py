@@ -112,7 +112,7 @@ def search_image(
     vec = image_query(rt, loaded, rt.embed_image(loaded, image), text, weight)
     req = replace(req, mode="vector")
     page = retrieval.search(rt, req, vec, "image", loaded)
-    if is_blank(image):
+    if is_meaningless(image):
         page.weak_match = True
     return respond(request, page, fmt, file.filename or "image")
 
@@ -178,7 +178,11 @@ def vector_token(vec: np.ndarray) -> str:
     return base64.urlsafe_b64encode(np.asarray(vec, "<f2").tobytes()).decode().rstrip("=")
 
 
-def is_blank(image) -> bool:
-    from app.calibration import is_blank as blank
+def is_meaningless(image) -> bool:
+    """A blank, constant or pure-noise upload: whatever it matches is background (weak_match)."""
+    from app.calibration import is_blank, is_noise
 
-    return blank(np.asarray(image.convert("L")))
+    grey = image.convert("L")
+    grey.thumbnail((512, 512))  # averaging keeps noise uncorrelated and structure correlated
+    pixels = np.asarray(grey)
+    return is_blank(pixels) or is_noise(pixels)

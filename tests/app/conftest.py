@@ -163,6 +163,14 @@ def archive_files(tmp_path_factory, hst_mini, tiny_model) -> ArchiveFiles:
     )
 
 
+def query_vectors(service: Service, model: Any, texts: list[str]) -> np.ndarray:
+    """Text queries embedded as the service embeds them (``paperclip.query_embedding``, its Settings)."""
+    from paperclip.query_embedding import embed_queries
+
+    rt = service.runtime
+    return embed_queries(model.encode_text, texts, rt.current().vocab_vectors, rt.query_options)
+
+
 @dataclass
 class Service:
     url: str

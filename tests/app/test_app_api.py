@@ -6,12 +6,14 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from paperclip.db import session_scope
+from paperclip.description_bank import term_hubness
 from paperclip.schema import IndexVersion
 
-from .conftest import metric
+from .conftest import metric, query_vectors
 
 
 def brute_force(service, vec: np.ndarray, keep=lambda o: True) -> list[int]:
@@ -29,7 +31,7 @@ def test_search_ranks_like_brute_force_with_metadata_and_pages(service, tiny_mod
     q = "globular cluster in the halo"
     first = c.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 5}).json()
     second = c.get(service.api("/search"), params={"q": q, "mode": "vector", "k": 5, "page": 2}).json()
-    expected = brute_force(service, tiny_model.encode_text([q])[0])
+    expected = brute_force(service, query_vectors(service, tiny_model, [q])[0])
     got = [h["observation"]["id"] for h in first["results"] + second["results"]]
     assert got == expected[:10]
     assert [h["rank"] for h in first["results"] + second["results"]] == list(range(1, 11))
@@ -51,7 +53,7 @@ def test_search_ranks_like_brute_force_with_metadata_and_pages(service, tiny_mod
 def test_filters_restrict_the_ranking(service, tiny_model):
     c, a = service.client, service.archive
     q = "spiral galaxy"
-    vec = tiny_model.encode_text([q])[0]
+    vec = query_vectors(service, tiny_model, [q])[0]
     cases = [
         ({"instrument": "wfc3/uvis"}, lambda o: o["instrument"] == "WFC3/UVIS"),
         ({"filter": "f814w"}, lambda o: "F814W" in o["filters"]),
@@ -97,8 +99,15 @@ def test_describe_ranks_vocabulary_and_nearest_proposals(service):
         service.api(f"/observations/{obs_id}/describe"), params={"k": 7, "proposals": 3}
     ).json()
     vec = a.vectors[n]
-    expected = np.argsort(-(a.vocab_vectors @ vec), kind="stable")[:7]
+    vocab = service.runtime.current().vocab_vectors  # as stored: float16
+    cosine = vocab @ vec
+    score = cosine - term_hubness(a.vectors, vocab)  # less each term's closeness to its nearest images
+    expected = np.argsort(-score, kind="stable")[:7]
     assert [d["text"] for d in via_archive["descriptions"]] == [a.vocab[i]["text"] for i in expected]
+    for d, i in zip(via_archive["descriptions"], expected, strict=True):
+        assert d["score"] == pytest.approx(score[i], abs=1e-4) and d["cosine"] == pytest.approx(
+            cosine[i], abs=1e-4
+        )
     assert {d["kind"] for d in via_archive["descriptions"]} <= {"object", "use_case"}
     top = via_archive["proposals"][0]
     assert top["proposal"]["id"] == service.proposal_pks[n] and top["summary"] == a.proposals[0]["summary"]
@@ -199,7 +208,7 @@ def test_concurrent_queries_each_get_their_own_answer(service, tiny_model):
 
     with ThreadPoolExecutor(len(queries)) as pool:
         got = list(pool.map(ask, queries))
-    vectors = tiny_model.encode_text(queries)
+    vectors = query_vectors(service, tiny_model, queries)
     assert got == [brute_force(service, v)[:8] for v in vectors]
     text = service.client.get(service.api("/metrics")).text
     assert metric(text, "paperclip_embed_batch_size_sum", kind="text") == len(queries)  # each encoded once

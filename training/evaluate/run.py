@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from paperclip.config import get_settings
 from paperclip.db import session_scope
+from paperclip.query_embedding import QueryOptions, embed_queries
 from paperclip.schema import Checkpoint, Proposal, Split
 from paperclip.storage import atomic_write
 from paperclip.vocabulary import load_vocabulary
@@ -131,7 +132,12 @@ class Texts:
         self.vocab_emb = clip.encode_text(self.vocab)
         self.paper_emb = clip.encode_text(list(PAPER_QUERIES))
         self.queries = [class_query(label) for label in layout.labels]
-        self.query_emb = clip.encode_text(self.queries) if self.queries else np.zeros((0, clip.dim))
+        options = QueryOptions.from_settings(get_settings())  # as the service embeds queries
+        self.query_emb = (
+            embed_queries(clip.encode_text, self.queries, self.vocab_emb, options)
+            if self.queries
+            else np.zeros((0, clip.dim))
+        )
 
 
 def score_images(
