@@ -42,8 +42,8 @@ def options() -> dict[str, object]:
     return {
         "baseline (as typed)": QueryOptions(),
         "prompts": QueryOptions(PROMPTS),
-        "expand 1 x0.4 (default)": QueryOptions(expand_terms=1, expand_weight=0.4),
-        "expand 3 x0.3": QueryOptions(expand_terms=3, expand_weight=0.3),
+        "expand 1 x0.4": QueryOptions(expand_terms=1, expand_weight=0.4),
+        "expand 3 x0.3 (default)": QueryOptions(expand_terms=3, expand_weight=0.3),
         "prompts + expand 1 x0.4": QueryOptions(PROMPTS, 1, 0.4),
         "prompts + expand 3 x0.3": QueryOptions(PROMPTS, 3, 0.3),
     }

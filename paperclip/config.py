@@ -98,10 +98,10 @@ class Settings(BaseSettings):
         description="Average a text query's embedding over prompt templates (paperclip.query_embedding)",
     )
     query_expand_terms: int = Field(
-        default=1, ge=0, description="Blend a text query toward its N nearest vocabulary terms (0: off)"
+        default=3, ge=0, description="Blend a text query toward its N nearest vocabulary terms (0: off)"
     )
     query_expand_weight: float = Field(
-        default=0.4, ge=0.0, le=1.0, description="Weight of those terms in the blend (0: off, 1: terms only)"
+        default=0.3, ge=0.0, le=1.0, description="Weight of those terms in the blend (0: off, 1: terms only)"
     )
     describe_hub_norm: bool = Field(
         default=True,
