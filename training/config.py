@@ -20,7 +20,7 @@ class TrainConfig(BaseModel):
     recipe: str = "custom"
     model: str = Field("lite", description="base model spec for paperclip.model.load_model")
     mode: Mode = "full"
-    variant: Literal["summary", "raw", "both"] = "summary"
+    variant: Literal["summary", "raw", "both", "varied"] = "summary"
 
     # Optimisation
     optimizer: Literal["adamw", "sgd"] = "adamw"  # sgd: plain gradient steps (no momentum)

@@ -101,7 +101,8 @@ class FeatureTables:
     """Cached tower features (pre-projection) of the training and validation pairs, on the device."""
 
     train_images: torch.Tensor  # (pairs, views, D)
-    train_texts: torch.Tensor
+    train_texts: torch.Tensor  # (pairs, alternatives, D): one drawn per step
+
     val_images: torch.Tensor | None
     val_texts: torch.Tensor | None
 
@@ -118,9 +119,16 @@ def feature_tables(
     def texts(subset: Sequence[Pair]) -> torch.Tensor:
         return torch.from_numpy(cache.texts([p.caption for p in subset])).to(device)
 
+    def alternatives(subset: Sequence[Pair]) -> torch.Tensor:
+        """(pairs, texts, D): each pair's alternatives, or its caption alone."""
+        rows = [p.alternatives or (p.caption,) for p in subset]
+        width = len(rows[0]) if rows else 1
+        flat = cache.texts([t for row in rows for t in row])
+        return torch.from_numpy(flat.reshape(len(subset), width, -1)).to(device)
+
     return FeatureTables(
         images(pairs, config.augment, "train features"),
-        texts(pairs),
+        alternatives(pairs),
         images(val_pairs, config.eval_augment, "val features") if val_pairs else None,
         texts(val_pairs) if val_pairs else None,
     )
@@ -147,9 +155,14 @@ def feature_forward(clip: ClipModel, tables: FeatureTables, mode: str) -> Forwar
             (tables.train_images, tables.train_texts) if train else (tables.val_images, tables.val_texts)
         )
         n_views = img_table.shape[1]
-        view = torch.tensor([random.Random(s).randrange(n_views) for _, s in items], device=clip.device)
+        draws = [random.Random(s) for _, s in items]
+        view = torch.tensor([r.randrange(n_views) for r in draws], device=clip.device)
+        texts = txt_table[index]
+        if train:
+            pick = torch.tensor([r.randrange(txt_table.shape[1]) for r in draws], device=clip.device)
+            texts = texts[torch.arange(len(items), device=clip.device), pick]
         with clip.autocast():
-            return to_image(img_table[index, view]), to_text(txt_table[index]), model.logit_scale
+            return to_image(img_table[index, view]), to_text(texts), model.logit_scale
 
     return forward
 
@@ -333,7 +346,9 @@ def train(config: TrainConfig) -> Path:
     fits = token_fits(clip.tokenizer, clip.config["context_length"])
     cached = config.mode in ("frozen", "head")
     with session_scope() as session:
-        train_pairs = load_pairs(session, "train", config.variant, fits if cached else None)
+        train_pairs = load_pairs(
+            session, "train", config.variant, fits if cached or config.variant == "varied" else None
+        )
         val_pairs = load_pairs(session, "val", config.variant, fits)
     if len({p.proposal_pk for p in train_pairs}) < 2:
         raise RuntimeError(
@@ -505,4 +520,3 @@ def train(config: TrainConfig) -> Path:
         torch.distributed.broadcast_object_list(box, src=0)
         return box[0]
     return exported.path
-
