@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Mode = Literal["full", "frozen", "head", "lora", "lock-image", "lock-text"]
+Mode = Literal["full", "frozen", "image-projection", "head", "lora", "lock-image", "lock-text"]
 
 
 class TrainConfig(BaseModel):

@@ -36,7 +36,7 @@ from training.evaluate import metrics as M
 from training.export import export_checkpoint, register_checkpoint
 from training.features import EVAL_VIEW, FeatureCache
 from training.loss import ContrastiveLoss, clamp_logit_scale
-from training.modes import apply_mode, merge_lora, project, set_train
+from training.modes import CACHED_MODES, apply_mode, merge_lora, project, set_train
 from training.pair_batches import PairBatches
 from training.sampler import ProposalBatchSampler
 
@@ -344,7 +344,7 @@ def train(config: TrainConfig) -> Path:
     clip = load_model(config.model, device=rt.device, precision=config.precision)
     base_sha256 = clip.weights_sha256
     fits = token_fits(clip.tokenizer, clip.config["context_length"])
-    cached = config.mode in ("frozen", "head")
+    cached = config.mode in CACHED_MODES
     with session_scope() as session:
         train_pairs = load_pairs(
             session, "train", config.variant, fits if cached or config.variant == "varied" else None
