@@ -320,6 +320,19 @@ def best_state(run_dir: Path) -> Path:
     return min(scored, key=lambda p: meta[p.name]["val_loss"]) if scored else states[-1]
 
 
+def _other_run(run_dir: Path, config: TrainConfig) -> bool:
+    """Whether ``run_dir`` holds a run of another config (a changed recipe): its states cannot resume."""
+    saved = run_dir / "config.json"
+    if not saved.is_file():
+        return False
+    before = {k: v for k, v in json.loads(saved.read_text()).items() if k != "resume"}
+    now = {k: v for k, v in json.loads(config.model_dump_json()).items() if k != "resume"}
+    if before != now:
+        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+        log.warning("%s: the config changed (%s); starting over instead of resuming", run_dir.name, changed)
+    return before != now
+
+
 def train(config: TrainConfig) -> Path:
     """Fine-tune ``config.model`` on the database's pairs; export and register a new version of
     ``config.name``; returns its folder."""
@@ -328,7 +341,7 @@ def train(config: TrainConfig) -> Path:
     paths = get_paths().ensure()
     run_dir = paths.checkpoints / "runs" / config.name
     if rt.main:
-        if run_dir.exists() and not config.resume:
+        if run_dir.exists() and (not config.resume or _other_run(run_dir, config)):
             for old in (*run_dir.glob("state-*.pt"), run_dir / "log.jsonl", run_dir / "states.json"):
                 old.unlink(missing_ok=True)
             shutil.rmtree(run_dir / "tb", ignore_errors=True)

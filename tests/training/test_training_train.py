@@ -217,3 +217,14 @@ def test_image_projection_mode_keeps_the_text_side_and_varied_captions_train(arc
         TrainConfig.from_recipe("tiny", name="varied-full", variant="varied", steps=3, val_every=3)
     )
     assert load_model(pixels, device="cpu").model is not None  # the pixel path draws alternatives too
+
+
+def test_resume_after_a_recipe_change_starts_over(archive):
+    """A rerun whose config differs (a changed recipe) cannot resume the old states: it starts over."""
+    train(TrainConfig.from_recipe("tiny", name="changed", steps=4, val_every=2, val_fraction=0.25))
+    again = TrainConfig.from_recipe(
+        "tiny", name="changed", mode="frozen", steps=4, val_every=2, val_fraction=0.25, resume=True
+    )
+    path = train(again)  # resuming the full-mode states into frozen mode would fail on the optimizer
+    assert json.loads((path / "train_config.json").read_text())["mode"] == "frozen"
+    assert [r["step"] for r in _log(archive, "changed")][0] == 0  # the old log went with the old run
