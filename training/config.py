@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Mode = Literal["full", "frozen", "head", "lora", "lock-image", "lock-text"]
+Mode = Literal["full", "frozen", "image-projection", "head", "lora", "lock-image", "lock-text"]
 
 
 class TrainConfig(BaseModel):
@@ -20,7 +20,7 @@ class TrainConfig(BaseModel):
     recipe: str = "custom"
     model: str = Field("lite", description="base model spec for paperclip.model.load_model")
     mode: Mode = "full"
-    variant: Literal["summary", "raw", "both"] = "summary"
+    variant: Literal["summary", "raw", "both", "varied"] = "summary"
 
     # Optimisation
     optimizer: Literal["adamw", "sgd"] = "adamw"  # sgd: plain gradient steps (no momentum)
@@ -151,19 +151,23 @@ RECIPES: dict[str, dict[str, Any]] = {
     "paper-code": PAPER_CODE,
     # The paper's best ablation: same run with cosine decay after the warm-up.
     "cosine": {**PAPER, "schedule": "cosine"},
-    # Offline default on CPU: frozen towers, projections trained on cached features (seconds per epoch).
-    # On 150 synthetic proposals the held-out loss bottoms out by step ~200 (lr 1e-3 overfits after 100).
+    # Offline default on CPU: frozen towers, the image projection trained on cached features (seconds
+    # per epoch) against the sentence model's own space (the text projection stays at its
+    # semi-orthogonal start), with varied captions (summary, rephrasings, synonyms, raw abstract
+    # windows; one drawn per step). Chosen on free-form and vocabulary-term precision@10
+    # (benchmarks/bench_freeform.py; docs/training.md has the table).
     "lite": {
         "model": "lite",
-        "mode": "frozen",
-        "steps": 400,
+        "mode": "image-projection",
+        "variant": "varied",
+        "steps": 1000,
         "batch_size": 64,
-        "lr": 3e-4,
+        "lr": 1e-3,
         "weight_decay": 0.1,
         "warmup": 50,
         "schedule": "cosine",
         "feature_views": 2,
-        "val_every": 50,
+        "val_every": 100,
     },
     # Seconds on CPU, for tests.
     "tiny": {

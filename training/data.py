@@ -20,7 +20,7 @@ from paperclip.storage import ImageStore, get_paths
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("summary", "raw", "both")
+VARIANTS = ("summary", "raw", "both", "varied")
 SUMMARY_PREFERENCE = {"llm": 0, "extract": 1}  # lower wins
 
 
@@ -32,6 +32,7 @@ class Pair:
     caption: str  # raw captions are whole abstracts: window them with ``fit_caption``
     label: str | None
     kind: str = "summary"  # summary | raw
+    alternatives: tuple[str, ...] = ()  # variant varied: the texts a training step draws from
 
 
 def ensure_split(session: Session, seed: int, val_fraction: float) -> None:
@@ -93,15 +94,19 @@ def load_pairs(
 ) -> list[Pair]:
     """Image-caption pairs of one split, ordered by observation id.
 
-    ``variant`` is summary, raw or both (one pair per caption kind). Raw captions are whole
-    abstracts; with ``fits`` (see ``token_fits``) each is cut to its deterministic first
-    window of sentences, otherwise the training dataset draws a random window per step.
+    ``variant`` is summary, raw, both (one pair per caption kind) or varied (the summary pair,
+    carrying ``caption_alternatives``: rephrasings, synonyms and raw windows, one drawn per
+    training step; needs ``fits``). Raw captions are whole abstracts; with ``fits`` (see
+    ``token_fits``) each is cut to its deterministic first window of sentences, otherwise the
+    training dataset draws a random window per step.
     Observations whose proposal lacks the caption, or whose preview file is gone, are
     skipped and counted in the log.
     """
     if variant not in VARIANTS:
         raise ValueError(f"caption variant must be one of {VARIANTS}, got {variant!r}")
-    kinds = ["summary", "raw"] if variant == "both" else [variant]
+    if variant == "varied" and fits is None:
+        raise ValueError("the varied variant windows raw abstracts: pass fits")
+    kinds = ["summary", "raw"] if variant in ("both", "varied") else [variant]
     rows = session.execute(
         select(Observation.id, Observation.proposal_pk, Observation.local_path, Observation.label)
         .join(Split, Split.proposal_pk == Observation.proposal_pk)
@@ -110,6 +115,15 @@ def load_pairs(
     ).all()
     pks = {r.proposal_pk for r in rows}
     captions = {kind: _captions(session, kind, pks) for kind in kinds}
+    alternatives: dict[int, tuple[str, ...]] = {}
+    if variant == "varied":
+        from training.captions.variation import caption_alternatives
+
+        alternatives = {
+            pk: caption_alternatives(text, captions["raw"].get(pk), fits, pk)
+            for pk, text in captions["summary"].items()
+        }
+        kinds = ["summary"]
     store = ImageStore(get_paths().images)
     pairs: list[Pair] = []
     missing_file = 0
@@ -127,7 +141,9 @@ def load_pairs(
                 continue
             if kind == "raw" and fits is not None:
                 text = fit_caption(text, fits)
-            pairs.append(Pair(r.id, r.proposal_pk, path, text, r.label, kind))
+            pairs.append(
+                Pair(r.id, r.proposal_pk, path, text, r.label, kind, alternatives.get(r.proposal_pk, ()))
+            )
     if missing_file or any(missing_caption.values()):
         log.warning(
             "%s split: skipped %d observations with no preview file and %s without captions",

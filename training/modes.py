@@ -1,5 +1,6 @@
-"""What a run trains: the whole model, the projections over frozen towers, the paper's MLP head
-over frozen towers, LoRA adapters, or one tower.
+"""What a run trains: the whole model, the projections over frozen towers, the image projection
+alone (the text tower and its projection keep the pretrained sentence space), the paper's MLP
+head over frozen towers, LoRA adapters, or one tower.
 
 Works on open_clip's ``CLIP`` (ViT or tiny: ``visual.proj`` and ``text_projection`` parameters)
 and ``CustomTextCLIP`` (paperclip-lite: timm ``visual.head`` and HF ``text.proj`` modules).
@@ -16,6 +17,7 @@ from torch import nn
 from paperclip.model import HeadCLIP, projection_slots
 
 LORA_TARGETS = ["attn", "c_fc", "c_proj", "query", "key", "value", "dense"]
+CACHED_MODES = ("frozen", "image-projection", "head")  # towers frozen: trained on cached features
 
 
 def projection_params(model: nn.Module) -> list[nn.Parameter]:
@@ -65,7 +67,7 @@ def apply_mode(model: nn.Module, mode: str, lora_r: int = 8, lora_alpha: int = 1
             part.requires_grad_(True)
         model.logit_scale.requires_grad_(True)
         return [p for p in model.parameters() if p.requires_grad], None
-    if mode == "frozen":
+    if mode in ("frozen", "image-projection"):
         pass
     elif mode == "lock-image":
         model.requires_grad_(True)
@@ -100,6 +102,11 @@ def apply_mode(model: nn.Module, mode: str, lora_r: int = 8, lora_alpha: int = 1
         raise ValueError(f"unknown mode {mode!r}")
     for p in projection_params(model):  # the heads and temperature train in every mode but LoRA
         p.requires_grad_(mode != "lora")
+    if mode == "image-projection":  # queries keep the text tower's own geometry (lite's is semi-orthogonal)
+        owner, attr = projection_slots(model)[1]
+        text_proj = getattr(owner, attr)
+        for p in text_proj.parameters() if isinstance(text_proj, nn.Module) else [text_proj]:
+            p.requires_grad_(False)
     model.logit_scale.requires_grad_(True)
     return [p for p in model.parameters() if p.requires_grad], peft_model
 
@@ -113,7 +120,7 @@ def set_train(model: nn.Module, mode: str) -> None:
     elif mode == "lock-text":
         model.train()
         (getattr(model, "text", None) or model.transformer).eval()
-    elif mode in ("frozen", "head"):
+    elif mode in CACHED_MODES:
         model.eval()
 
 

@@ -49,10 +49,12 @@ class _Fetch(Dataset):
         self.augment_train, self.augment_eval = config.augment, config.eval_augment
         self.here = here  # shape the pixels in the fetching process (a CPU consumer)
         # Summaries are fixed per proposal: tokenised once here, shared with forked workers.
-        fixed = list(dict.fromkeys(p.caption for p in pairs if p.kind != "raw"))
+        # Raw abstracts and varied captions are drawn per step (row -1).
+        drawn = [p.kind == "raw" or bool(p.alternatives) for p in pairs]
+        fixed = list(dict.fromkeys(p.caption for p, d in zip(pairs, drawn, strict=True) if not d))
         row = {text: i for i, text in enumerate(fixed)}
         self.token_row = torch.tensor(
-            [-1 if p.kind == "raw" else row[p.caption] for p in pairs], dtype=torch.long
+            [-1 if d else row[p.caption] for p, d in zip(pairs, drawn, strict=True)], dtype=torch.long
         )
         chunks = [clip.tokenizer(fixed[i : i + 1024]) for i in range(0, len(fixed), 1024)]
         self.tokens = torch.cat(chunks) if chunks else None
@@ -61,8 +63,12 @@ class _Fetch(Dataset):
         return len(self.pairs)
 
     def window(self, index: int, seed: int, train: bool) -> str:
-        """A raw caption is a whole abstract: a window of its sentences, random per seed in training."""
-        return fit_caption(self.pairs[index].caption, self.fits, random.Random(seed) if train else None)
+        """A raw caption is a whole abstract: a window of its sentences, random per seed in training.
+        A varied caption is one of its alternatives, drawn per seed in training (else the summary)."""
+        pair = self.pairs[index]
+        if pair.alternatives:
+            return random.Random(f"caption:{seed}").choice(pair.alternatives) if train else pair.caption
+        return fit_caption(pair.caption, self.fits, random.Random(seed) if train else None)
 
     def shape(self, images, seeds: list[int], train: bool) -> torch.Tensor:
         """uint8 previews -> normalised model input: the seeded augmentation, or the centre crop."""

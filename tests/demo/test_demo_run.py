@@ -36,10 +36,12 @@ def test_quick_demo_trains_a_model_that_beats_the_untrained_one(env, home):
     base, trained = metrics["models"]["base"], metrics["models"][CHECKPOINT]
     assert metrics["n_labelled"] > 30 and len(metrics["class_queries"]) >= 8
     assert trained["class_precision_at_10"] > base["class_precision_at_10"] + 0.05
+    assert trained["freeform"]["n_queries"] >= 6 * 8  # the repo's free-form set, beside the class queries
+    assert 0 <= trained["freeform"]["precision_at_10"] <= 1
     for direction in ("image_to_text", "text_to_image"):
         assert trained[direction]["top_k_accuracy"]["10"] > base[direction]["top_k_accuracy"]["10"] + 0.1
     assert (root / "reports" / "demo" / "report.html").is_file()
-    assert "class P@10" in first.stdout and CHECKPOINT in first.stdout
+    assert "class P@10" in first.stdout and "free-form P@10" in first.stdout and CHECKPOINT in first.stdout
 
     again = demo(env)  # every step recorded: a rerun redoes nothing
     assert again.returncode == 0, again.stderr[-3000:]

@@ -117,3 +117,46 @@ def test_raw_abstracts_are_cut_to_the_context(mini_records, tiny_model):
     assert all(fits(p.caption) for p in cut)
     assert all(p.caption.split()[:3] == q.caption.split()[:3] for p, q in zip(cut, long, strict=True))
     assert any(len(p.caption) < len(q.caption) for p, q in zip(cut, long, strict=True))
+
+
+def test_free_form_queries_are_scored_beside_the_class_queries(
+    mini_records, tuned_checkpoint, home, tmp_path
+):
+    """Each free-form query gets its class's precision@10; a class's figure is its queries' mean and
+    the headline the mean over classes. Asking a class's own class query as a free-form query
+    reproduces that class's P@10 exactly."""
+    from training.evaluate.queries import class_query, load_freeform
+
+    pairs = pairs_of(mini_records)
+    labels = sorted({r.label for r in mini_records if r.label})
+    queries = {lbl: [class_query(lbl), f"pictures showing {lbl.replace('_', ' ')}"] for lbl in labels}
+    queries["no_such_class"] = ["never asked"]
+    path = tmp_path / "queries.json"
+    path.write_text(json.dumps({"queries": queries}))
+    specs = [ModelSpec("tuned", str(tuned_checkpoint))]
+    metrics = evaluate_pairs(specs, pairs, tmp_path / "out", seed=1, freeform=load_freeform(path))
+
+    m = metrics["models"]["tuned"]
+    free = m["freeform"]
+    assert set(free["classes"]) == set(labels) and free["n_queries"] == 2 * len(labels)
+    for lbl in labels:
+        asked = free["classes"][lbl]["queries"]
+        assert asked[class_query(lbl)] == pytest.approx(m["classes"][lbl]["precision_at_10"])
+        assert free["classes"][lbl]["precision_at_10"] == pytest.approx(sum(asked.values()) / 2)
+    assert free["precision_at_10"] == pytest.approx(
+        sum(c["precision_at_10"] for c in free["classes"].values()) / len(labels)
+    )
+    lo, hi = m["ci95"]["freeform.precision_at_10"]
+    assert lo <= free["precision_at_10"] <= hi
+    assert set(metrics["freeform_queries"]) == set(labels)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "free-form P@10" in html and "Free-form queries: precision@10 per class" in html
+
+
+def test_a_malformed_free_form_file_is_refused(tmp_path):
+    from training.evaluate.queries import load_freeform
+
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"queries": ["a list, not a mapping"]}))
+    with pytest.raises(ValueError, match="expected"):
+        load_freeform(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from sqlalchemy import select
 
 from paperclip.db import session_scope
@@ -71,3 +72,26 @@ def test_raw_captions_are_windowed_to_fit(archive, tiny_model):
     assert all(p.caption in f.caption for p, f in zip(pairs, full, strict=True))
     windows = {fit_caption(full[0].caption, fits, random.Random(seed)) for seed in range(20)}
     assert len(windows) > 1 and all(fits(w) for w in windows)
+
+
+def test_varied_pairs_carry_alternatives_drawn_from_the_archives_own_text(archive, tiny_model):
+    from training.captions.variation import ALTERNATIVES, rephrase
+
+    fits = token_fits(tiny_model.tokenizer, 40)
+    with session_scope() as s:
+        ensure_split(s, seed=0, val_fraction=0.25)
+        varied = load_pairs(s, "train", "varied", fits)
+        summary = load_pairs(s, "train", "summary")
+        raw = {p.proposal_pk: p.caption for p in load_pairs(s, "train", "raw")}
+        with pytest.raises(ValueError, match="fits"):
+            load_pairs(s, "train", "varied")
+    assert [(p.observation_id, p.caption) for p in varied] == [(p.observation_id, p.caption) for p in summary]
+    for p in varied:
+        assert len(p.alternatives) == ALTERNATIVES and p.alternatives[0] == p.caption
+        assert all(fits(t) for t in p.alternatives)
+        windows = [t for t in p.alternatives if t in raw[p.proposal_pk]]
+        assert windows, "raw abstract windows are among the alternatives"
+    assert len({t for p in varied for t in p.alternatives}) > 2 * len({p.caption for p in varied})
+    assert rephrase("spiral galaxies; star formation", random.Random(0)) != "" and rephrase(
+        "no separator", random.Random(0)
+    )

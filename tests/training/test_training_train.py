@@ -202,3 +202,29 @@ def test_ddp_gradients_equal_single_process_gradients(archive, env):
 def test_no_data_is_a_clear_error(env):
     with pytest.raises(RuntimeError, match="paperclip caption"):
         train(TrainConfig.from_recipe("tiny", name="empty", steps=2))
+
+
+def test_image_projection_mode_keeps_the_text_side_and_varied_captions_train(archive):
+    """Only the image projection (and temperature) moves; the varied variant draws its texts per step."""
+    config = TrainConfig.from_recipe(
+        "tiny", name="imgproj", mode="image-projection", variant="varied", steps=10, val_fraction=0.25
+    )
+    path = train(config)
+    base, tuned = _state(load_model("tiny", device="cpu").model), _state(load_model(path, device="cpu").model)
+    assert {"visual.proj"} <= _changed(base, tuned) <= {"visual.proj", "logit_scale"}
+    assert any(r.get("loss") for r in _log(archive, "imgproj"))
+    pixels = train(
+        TrainConfig.from_recipe("tiny", name="varied-full", variant="varied", steps=3, val_every=3)
+    )
+    assert load_model(pixels, device="cpu").model is not None  # the pixel path draws alternatives too
+
+
+def test_resume_after_a_recipe_change_starts_over(archive):
+    """A rerun whose config differs (a changed recipe) cannot resume the old states: it starts over."""
+    train(TrainConfig.from_recipe("tiny", name="changed", steps=4, val_every=2, val_fraction=0.25))
+    again = TrainConfig.from_recipe(
+        "tiny", name="changed", mode="frozen", steps=4, val_every=2, val_fraction=0.25, resume=True
+    )
+    path = train(again)  # resuming the full-mode states into frozen mode would fail on the optimizer
+    assert json.loads((path / "train_config.json").read_text())["mode"] == "frozen"
+    assert [r["step"] for r in _log(archive, "changed")][0] == 0  # the old log went with the old run

@@ -133,7 +133,12 @@ def test_recipes_and_files(tmp_path):
     assert code.flips and not paper.flips and code.eval_augment and code.val_every == 200
     assert paper.precision == code.precision == "fp32" and not paper.proposal_sampler
     lite = TrainConfig.from_recipe("lite", steps=5)
-    assert lite.mode == "frozen" and lite.model == "lite" and lite.steps == 5
+    assert (
+        lite.mode == "image-projection"
+        and lite.variant == "varied"
+        and lite.model == "lite"
+        and lite.steps == 5
+    )
     (tmp_path / "run.yaml").write_text("recipe: tiny\nsteps: 7\nloss: siglip\n")
     (tmp_path / "run.toml").write_text('recipe = "paper"\nschedule = "cosine"\n')
     assert TrainConfig.from_file(tmp_path / "run.yaml", name="x").steps == 7
@@ -144,7 +149,7 @@ def test_recipes_and_files(tmp_path):
         TrainConfig.from_recipe("tiny", stepz=3)
 
 
-@pytest.mark.parametrize("mode", ["full", "frozen", "lock-image", "lock-text"])
+@pytest.mark.parametrize("mode", ["full", "frozen", "image-projection", "lock-image", "lock-text"])
 def test_modes_choose_what_trains(mode):
     from paperclip.model import load_model
     from training.modes import apply_mode
@@ -154,6 +159,9 @@ def test_modes_choose_what_trains(mode):
     names = {n for n, p in model.named_parameters() if p.requires_grad}
     assert peft_model is None and len(params) == len(names)
     heads = {"visual.proj", "text_projection", "logit_scale"}
+    if mode == "image-projection":  # the text side keeps its pretrained projection
+        assert names == heads - {"text_projection"}
+        return
     assert heads <= names
     visual = {n for n in names if n.startswith("visual.")} - heads
     text = {n for n in names if not n.startswith("visual.")} - heads

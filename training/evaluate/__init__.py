@@ -5,7 +5,9 @@ run fields (split, variant, seed, n_pairs, n_images, n_proposals, n_labelled, qu
 class_queries, skipped) and ``models.<label>`` with ``image_to_text`` / ``text_to_image``
 (top_k_accuracy {"1".."100"}, auc, recall_at_1/5/10, median_rank, mrr, and the same under
 duplicate_aware), ``similarity`` (matched_mean, shuffled_mean, gap), ``classes``,
-``class_precision_at_10``, ``ndcg_at_10``, ``description_retrieval`` (null without labels),
+``class_precision_at_10``, ``freeform`` (with ``--freeform``: n_queries, precision_at_10 and
+per class, else null; the queries under the run field ``freeform_queries``), ``ndcg_at_10``,
+``description_retrieval`` (null without labels),
 ``image_retrieval`` (top 10 observation ids per paper query), ``descriptions`` and ``judge``
 (null unless an LLM endpoint judged). Each checkpoint row keeps its block under
 ``metrics["evaluation"][variant]``.

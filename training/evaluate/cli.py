@@ -26,6 +26,14 @@ def evaluate_command(
     judge: bool | None = typer.Option(
         None, "--judge/--no-judge", help="LLM judge (default: when configured)"
     ),
+    freeform: Path | None = typer.Option(
+        None,
+        "--freeform",
+        exists=True,
+        dir_okay=False,
+        help="JSON of free-form queries per class label ({'queries': {label: [...]}}), "
+        "reported beside the class queries; the demo's set is tests/data/freeform/queries.json",
+    ),
 ) -> None:
     """Paper and field metrics for each model, with 95% intervals, plots and one HTML report."""
     from paperclip.storage import get_paths
@@ -34,7 +42,13 @@ def evaluate_command(
     out = out or get_paths().reports / f"eval-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     try:
         metrics = evaluate(
-            checkpoints.split(","), out, variant=variant, seed=seed, judge=judge, eval_augment=eval_augment
+            checkpoints.split(","),
+            out,
+            variant=variant,
+            seed=seed,
+            judge=judge,
+            eval_augment=eval_augment,
+            freeform=freeform,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -51,6 +65,12 @@ def evaluate_command(
                 f"  R@10 {_with_interval(m, f'{key}.recall_at_10', block['recall_at_10'])}"
                 f"  MRR {_with_interval(m, f'{key}.mrr', block['mrr'])}"
             )
+        if m.get("class_precision_at_10") is not None:
+            line = f"  P@10 class queries (vocabulary terms) {_with_interval(m, 'class_precision_at_10', m['class_precision_at_10'])}"
+            if m.get("freeform"):
+                p10 = m["freeform"]["precision_at_10"]
+                line += f"  free-form queries {_with_interval(m, 'freeform.precision_at_10', p10)}"
+            lines.append(line)
         augmented = m.get("eval_augment")
         if augmented:
             auc = "image_to_text.auc"

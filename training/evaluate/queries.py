@@ -1,9 +1,12 @@
-"""The text queries evaluation asks: the paper's showcase queries and one per ground-truth class."""
+"""The text queries evaluation asks: the paper's showcase queries, one per ground-truth class in the
+vocabulary's words, and optional free-form queries per class from a file."""
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from paperclip.vocabulary import load_vocabulary
 
@@ -40,3 +43,24 @@ def class_query(label: str) -> str:
         if key in {_norm(term.text), *map(_norm, term.synonyms)}:
             return term.text
     return re.sub(r"[\s_]+", " ", label).strip()
+
+
+# The demo archive's free-form set, written before any tuning; it lives with the tests (which check
+# it holds no vocabulary phrase) and is read from the source checkout ``make demo`` installs from.
+DEMO_FREEFORM = Path(__file__).resolve().parents[2] / "tests" / "data" / "freeform" / "queries.json"
+
+
+def load_freeform(path: Path) -> dict[str, list[str]]:
+    """Free-form queries per ground-truth label from a JSON file ``{"queries": {label: [query, ...]}}``.
+
+    Queries written in a searcher's own words, not the vocabulary's: the class queries above use
+    the very terms the offline extractor writes into training summaries, so they grade the model
+    on its own training text; these measure what a person typing into the search box gets.
+    """
+    data = json.loads(Path(path).read_text())
+    queries = data.get("queries") if isinstance(data, dict) else None
+    if not isinstance(queries, dict) or not all(
+        isinstance(v, list) and all(isinstance(q, str) for q in v) for v in queries.values()
+    ):
+        raise ValueError(f"{path}: expected {{'queries': {{label: [query, ...]}}}}")
+    return {str(label): [q for q in texts if q.strip()] for label, texts in queries.items()}

@@ -40,12 +40,14 @@ interval over proposals ({{ m.protocol.bootstrap.resamples }} resamples).</p>
 {% endfor %}</table>
 {% endfor %}<h3>Similarity, class queries, LLM judge</h3>
 <table><tr><th>model</th><th>spec</th><th>cosine matched</th><th>cosine shuffled</th><th>gap</th>
-<th>class P@10</th><th>nDCG@10</th><th>description R@5</th><th>LLM judge P@10</th></tr>
+<th>class P@10</th><th>free-form P@10</th><th>nDCG@10</th><th>description R@5</th><th>LLM judge P@10</th></tr>
 {% for label, r in m.models.items() %}<tr><td>{{ label }}</td><td>{{ r.spec }}</td>
 <td>{{ ci(r, "similarity.matched_mean", r.similarity.matched_mean) }}</td>
 <td>{{ ci(r, "similarity.shuffled_mean", r.similarity.shuffled_mean) }}</td>
 <td>{{ ci(r, "similarity.gap", r.similarity.gap) }}</td>
-<td>{{ ci(r, "class_precision_at_10", r.class_precision_at_10) }}</td><td>{{ ci(r, "ndcg_at_10", r.ndcg_at_10) }}</td>
+<td>{{ ci(r, "class_precision_at_10", r.class_precision_at_10) }}</td>
+<td>{{ ci(r, "freeform.precision_at_10", r.freeform.precision_at_10) if r.freeform else "\u2013" }}</td>
+<td>{{ ci(r, "ndcg_at_10", r.ndcg_at_10) }}</td>
 <td>{{ ci(r, "description_retrieval.recall_at_5", r.description_retrieval.recall_at_5) if r.description_retrieval else "\u2013" }}</td>
 <td>{{ ci(r, "judge.precision_at_10", r.judge.precision_at_10) if r.judge else "\u2013" }}</td></tr>{% endfor %}
 </table>
@@ -59,6 +61,13 @@ augmentation, the paper's Fig. 3): mean &plusmn; spread [interval of the mean]</
 </table>{% endif %}
 {% if m.class_queries %}<p class="note">Class queries (label &rarr; query): {% for label, q in m.class_queries.items() %}
 <code>{{ label }}</code> &rarr; &ldquo;{{ q }}&rdquo;{{ "," if not loop.last }} {% endfor %}</p>{% endif %}
+{% if m.freeform_queries %}<h3>Free-form queries: precision@10 per class</h3>
+<table><tr><th>class</th><th>class query</th>{% for label in m.models %}<th>{{ label }}: class query</th>
+<th>{{ label }}: free-form</th>{% endfor %}</tr>
+{% for cls in m.freeform_queries %}<tr><td>{{ cls }}</td><td>{{ m.class_queries[cls] }}</td>
+{% for label, r in m.models.items() %}<td>{{ fmt(r.classes[cls].precision_at_10) if cls in r.classes else "\u2013" }}</td>
+<td>{{ fmt(r.freeform.classes[cls].precision_at_10) if r.freeform and cls in r.freeform.classes else "\u2013" }}</td>
+{% endfor %}</tr>{% endfor %}</table>{% endif %}
 {% if m.skipped %}<p class="note">Not evaluated: {% for label, why in m.skipped.items() %}
 <b>{{ label }}</b> ({{ why }}) {% endfor %}</p>{% endif %}
 <div class="note"><h3>How to read this</h3><ul>
@@ -72,7 +81,11 @@ k% of the validation set, averaged over k = 1..100. Chance is about 0.5, perfect
 <li><b>R@K</b>, <b>median rank</b> and <b>MRR</b> use the own pair only; ties (identical captions)
 count as a random order.</li>
 <li><b>cosine gap</b>: mean cosine of matched pairs minus that of pairs shuffled across proposals.</li>
-<li><b>class P@10</b>, <b>nDCG@10</b>: text queries made from ground-truth labels (synthetic data).</li>
+<li><b>class P@10</b>, <b>nDCG@10</b>: text queries made from ground-truth labels (synthetic data), in the
+vocabulary's own terms, which are also the terms offline summaries are written with.</li>
+<li><b>free-form P@10</b>: the same measure for queries written in a searcher's own words, with no vocabulary
+term verbatim (a file of queries per class, given with <code>--freeform</code>); averaged per class, then over
+classes.</li>
 <li><b>description R@5</b>: share of labelled images whose class is among their 5 nearest descriptions
 (the vocabulary plus any class it lacks).</li>
 <li><b>LLM judge P@10</b>: share of the top 10 images per paper query whose proposal abstract an LLM

@@ -39,7 +39,7 @@ from training.config import TrainConfig
 from training.data import Pair, ensure_split, fit_caption, load_pairs, token_fits
 from training.evaluate import metrics as M
 from training.evaluate.models import BASE, ModelSpec, resolve_models
-from training.evaluate.queries import PAPER_QUERIES, class_query
+from training.evaluate.queries import PAPER_QUERIES, class_query, load_freeform
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _flat(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, floa
 class Texts:
     """A model's text side, the same for every image draw."""
 
-    def __init__(self, clip, layout: Layout):
+    def __init__(self, clip, layout: Layout, freeform: Mapping[str, Sequence[str]] | None = None):
         vocab = load_vocabulary()
         self.vocab = [t.text for t in vocab]
         self.captions = clip.encode_text(layout.texts)
@@ -133,11 +133,16 @@ class Texts:
         self.paper_emb = clip.encode_text(list(PAPER_QUERIES))
         self.queries = [class_query(label) for label in layout.labels]
         options = QueryOptions.from_settings(get_settings())  # as the service embeds queries
-        self.query_emb = (
-            embed_queries(clip.encode_text, self.queries, self.vocab_emb, options)
-            if self.queries
-            else np.zeros((0, clip.dim))
-        )
+
+        def embed(texts: list[str]) -> np.ndarray:
+            if not texts:
+                return np.zeros((0, clip.dim))
+            return embed_queries(clip.encode_text, texts, self.vocab_emb, options)
+
+        self.query_emb = embed(self.queries)
+        # free-form queries of the classes the validation images hold: (label, query) rows
+        self.freeform = [(lbl, q) for lbl in layout.labels for q in (freeform or {}).get(lbl, ())]
+        self.freeform_emb = embed([q for _, q in self.freeform])
 
 
 def score_images(
@@ -169,14 +174,22 @@ def score_images(
     classes, class_samples = _class_metrics(layout, images[layout.obs_image], texts, boot)
     out.update(classes)
     samples.update(class_samples)
+    freeform, freeform_samples = _freeform_metrics(layout, images[layout.obs_image], texts, boot)
+    out["freeform"] = freeform
+    samples.update(freeform_samples)
     return out, samples, {"matched": sims["matched"], "shuffled": sims["shuffled"]}
 
 
 def score_model(
-    clip, layout: Layout, seed: int, boot: M.Bootstrap, eval_augment: int = 0
+    clip,
+    layout: Layout,
+    seed: int,
+    boot: M.Bootstrap,
+    eval_augment: int = 0,
+    freeform: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(metrics with ``ci95`` and, with ``eval_augment``, its block; similarity samples)."""
-    texts = Texts(clip, layout)
+    texts = Texts(clip, layout, freeform)
     images = _embed_images(clip, layout.images)
     out, samples, sims = score_images(images, texts, layout, boot, seed)
     out = {"spec": clip.spec, "dim": clip.dim, **out}
@@ -301,6 +314,54 @@ def _class_metrics(
     }, samples
 
 
+def _freeform_metrics(
+    layout: Layout, obs_emb: np.ndarray, texts: Texts, boot: M.Bootstrap
+) -> tuple[dict[str, Any] | None, dict[str, np.ndarray]]:
+    """Free-form queries: each query's precision@10 for its class over the validation images,
+    averaged per class, then over classes (so every class weighs the same); None without queries."""
+    if not texts.freeform:
+        return None, {}
+    obs_groups = np.array([layout.obs_proposal[o] for o in layout.obs_ids])
+    scores = obs_emb @ texts.freeform_emb.T  # observations x queries
+    query_labels = np.array([lbl for lbl, _ in texts.freeform], dtype=object)
+    relevant = layout.obs_label[:, None] == query_labels[None, :]
+    labels = list(dict.fromkeys(query_labels))
+
+    def per_query(rows: np.ndarray) -> np.ndarray:
+        return np.array(
+            [
+                M.precision_and_ndcg(scores[rows, q], relevant[rows, q], 10)[0]
+                if relevant[rows, q].any()
+                else np.nan
+                for q in range(len(query_labels))
+            ]
+        )
+
+    def class_means(values: np.ndarray) -> np.ndarray:
+        """(..., queries) -> (..., classes)"""
+        return np.stack([np.nanmean(values[..., query_labels == lbl], axis=-1) for lbl in labels], axis=-1)
+
+    point = per_query(np.arange(len(layout.obs_ids)))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample may hold no image of a class
+        resampled = class_means(boot.apply(per_query, obs_groups))
+        by_class = class_means(point)
+        samples = {"freeform.precision_at_10": np.nanmean(resampled, axis=1)}
+    for c, label in enumerate(labels):
+        samples[f"freeform.classes.{label}.precision_at_10"] = resampled[:, c]
+    return {
+        "n_queries": len(query_labels),
+        "precision_at_10": float(np.mean(by_class)),
+        "classes": {
+            label: {
+                "precision_at_10": float(by_class[c]),
+                "queries": {q: float(point[i]) for i, (lbl, q) in enumerate(texts.freeform) if lbl == label},
+            }
+            for c, label in enumerate(labels)
+        },
+    }, samples
+
+
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "model"
 
@@ -328,12 +389,13 @@ def evaluate_pairs(
     judge: bool = False,
     eval_augment: int = 0,
     resamples: int = RESAMPLES,
+    freeform: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Evaluate resolved models on given pairs and write metrics.json, plots and report.html.
 
     Every model runs in fp32 on the protocol's pixels; ``eval_augment`` adds that many seeded
     draws of the training augmentation; ``resamples`` bootstrap resamples of the proposals give
-    each metric's 95% interval.
+    each metric's 95% interval; ``freeform`` (label -> queries) adds free-form precision@10.
     """
     from paperclip.model import load_model
     from training.evaluate import panels, plots, report
@@ -363,7 +425,7 @@ def evaluate_pairs(
             continue
         if layout is None:
             layout = Layout(_window_raw(pairs, clip))
-        results[spec.label], sims[spec.label] = score_model(clip, layout, seed, boot, eval_augment)
+        results[spec.label], sims[spec.label] = score_model(clip, layout, seed, boot, eval_augment, freeform)
         verdict = None
         if judge_ is not None:
             retrieved = results[spec.label]["image_retrieval"]
@@ -411,6 +473,9 @@ def evaluate_pairs(
             "n_labelled": int(sum(bool(lbl) for lbl in layout.obs_label)),
             "queries": list(PAPER_QUERIES),
             "class_queries": {lbl: class_query(lbl) for lbl in layout.labels},
+            "freeform_queries": {
+                lbl: list(freeform[lbl]) for lbl in layout.labels if lbl in (freeform or {})
+            },
             "models": results,
             "skipped": skipped,
         }
@@ -456,14 +521,18 @@ def evaluate(
     judge: bool | None = None,
     eval_augment: int = 0,
     url: str | None = None,
+    freeform: Path | None = None,
 ) -> dict[str, Any]:
     """Compare ``base`` (always, when it loads), checkpoint names and folders on the validation split.
 
     ``judge`` None asks the LLM judge when an endpoint is configured. The split is made with
     ``seed`` only when none exists yet. Each checkpoint row keeps its metrics under
-    ``metrics["evaluation"][variant]``.
+    ``metrics["evaluation"][variant]``. ``freeform``: a JSON file of free-form queries per label
+    (``load_freeform``), reported beside the class queries.
     """
     from training.evaluate.judge import configured
+
+    queries = load_freeform(freeform) if freeform is not None else None
 
     with session_scope(url) as session:
         specs = resolve_models(session, models)
@@ -482,6 +551,7 @@ def evaluate(
         abstracts,
         configured() if judge is None else judge,
         eval_augment,
+        freeform=queries,
     )
     with session_scope(url) as session:
         for spec in specs:
