@@ -2,8 +2,8 @@
 MLP head) in seconds.
 
 Each image's trunk features are computed once per augmentation view and stored under
-``cache/features/<model key>/<preview sha>-<view>.npy``; the key covers the weights' content
-hash, the config and the augmentation geometry, so a changed model never reads stale features.
+``cache/features/<model key>/<preview sha>-<view>.npy``; the key covers the image tower's
+content hash, the config and the augmentation geometry, so a changed model never reads stale features.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from paperclip.model import ClipModel
+from paperclip.model import ClipModel, state_sha256
 from paperclip.storage import atomic_write
 from training.augment import PaperTransform, view_seed
 from training.modes import without_projections
@@ -27,8 +27,12 @@ EVAL_VIEW = -1
 
 
 def model_key(clip: ClipModel, transform: PaperTransform) -> str:
+    """The image tower's weights without its projection, which cached features never pass through
+    (a projection-only run changes it; a fresh init draws it with thread-dependent last bits)."""
+    with without_projections(clip.model):
+        tower = state_sha256(clip.model.visual)
     geometry = [transform.size, transform.image_size, transform.flips, clip.precision]
-    blob = json.dumps([clip.weights_sha256, clip.config, geometry], sort_keys=True)
+    blob = json.dumps([tower, clip.config, geometry], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -223,3 +223,25 @@ def test_flips_off_keeps_the_same_crops_and_turns():
         assert same or flipped  # the same crop and rotation, flipped or not
         outcomes.add(same)
     assert outcomes == {True, False}
+
+
+def test_feature_cache_key_follows_the_image_tower_not_the_projections():
+    """Cached features never pass through a projection: a projection-only change keeps them; any
+    change to the image tower's own weights makes new ones."""
+    import torch
+
+    from paperclip.model import load_model, projection_slots
+    from training.augment import PaperTransform
+    from training.features import model_key
+
+    clip = load_model("tiny", device="cpu")  # its own copy: the weights are changed below
+    transform = PaperTransform(224, [0.5] * 3, [0.5] * 3)
+    key = model_key(clip, transform)
+    with torch.no_grad():
+        for owner, attr in projection_slots(clip.model):
+            proj = getattr(owner, attr)
+            (proj.weight if isinstance(proj, torch.nn.Module) else proj).mul_(1.5)
+        clip.model.logit_scale.add_(1.0)
+        assert model_key(clip, transform) == key
+        next(p for n, p in clip.model.visual.named_parameters() if not n.endswith("proj")).add_(1e-3)
+        assert model_key(clip, transform) != key
