@@ -7,7 +7,7 @@ split (proposals the model never trained on) count: each ranking is cut to them 
 
 Query sets:
 - ``class``: one query per demo class, the evaluation's own (``training.evaluate.queries``);
-- ``freeform``: ``tests/data/freeform_queries.json`` where present, six queries per class in an
+- ``freeform``: ``tests/data/freeform/queries.json`` : six queries per class in an
   astronomer's words that avoid the class's vocabulary phrase (so full-text search gets no free
   ride from the synthetic abstracts' wording).
 
@@ -51,7 +51,7 @@ def query_sets(labels: set[str]) -> dict[str, list[tuple[str, str]]]:
     from training.evaluate.queries import class_query
 
     sets = {"class": [(label, class_query(label)) for label in sorted(labels)]}
-    freeform = REPO / "tests" / "data" / "freeform_queries.json"
+    freeform = REPO / "tests" / "data" / "freeform" / "queries.json"
     if freeform.is_file():
         data = json.loads(freeform.read_text())["queries"]
         by_query = {class_query(label): label for label in labels}

@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Literal
 
 from astropy import units as u
-from fastapi import HTTPException, Path, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 
 from app.filtered import Filters
 from app.resolve import NameNotResolved
@@ -157,27 +157,18 @@ def where(
     return Where(float(c.ra.deg), float(c.dec.deg), r.to(u.deg).value)
 
 
-def paging(
+def result_set(
+    f: Filters = Depends(filters),
+    w: Where | None = Depends(where),
     k: int = Query(12, ge=1, le=MAX_K, description="Results (or proposals, with group=proposal) per page"),
     page: int = Query(
         1, ge=1, le=MAX_RESULTS, description=f"Page number, from 1; ranks past {MAX_RESULTS} are not served"
     ),
-) -> tuple[int, int]:
-    return k, page
-
-
-def options(
     mode: Mode = Query(
         DEFAULT_MODE, description="vector (embedding), text (full-text), or hybrid (both, fused)"
     ),
     sort: Sort = Query("relevance", description="relevance, or newest (date) or longest (exposure) first"),
     group: Group = Query("none", description="proposal: one hit per proposal, its others under it"),
-) -> tuple[str, str, str]:
-    return mode, sort, group
-
-
-def request_for(
-    words: str | None, f: Filters, w: Where | None, kp: tuple[int, int], opts: tuple[str, str, str]
 ) -> SearchRequest:
-    mode, sort, group = opts
-    return SearchRequest(words, mode, f, w, sort, group, kp[0], kp[1])
+    """What every result-set endpoint shares: filters, position, page, ranking and grouping."""
+    return SearchRequest(None, mode, f, w, sort, group, k, page)

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 
 import numpy as np
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from app import exports, retrieval
-from app.api import (
-    API_PREFIX,
-    Format,
-    ObservationRef,
-    filters,
-    options,
-    paging,
-    query_text,
-    request_for,
-    runtime,
-    where,
-)
+from app.api import API_PREFIX, Format, ObservationRef, query_text, result_set, runtime
 from app.compose import DEFAULT_WEIGHT, compose, parse_terms
-from app.filtered import Filters
-from app.retrieval import SearchRequest, Where
+from app.retrieval import SearchRequest
 from app.runtime import Runtime
 from app.schemas import Problem, SearchPage
 from app.uploads import multipart, read_image
@@ -86,10 +75,7 @@ def search(
     q: str | None = Query(
         None, max_length=1000, description="Plain-language query (optional with a position)"
     ),
-    f: Filters = Depends(filters),
-    w: Where | None = Depends(where),
-    kp: tuple[int, int] = Depends(paging),
-    opts: tuple[str, str, str] = Depends(options),
+    req: SearchRequest = Depends(result_set),
     fmt: Format = FORMAT,
     rt: Runtime = Depends(runtime),
 ):
@@ -97,7 +83,7 @@ def search(
     first, with filters alone newest first; with words, by ``mode``. ``weak_match`` says when
     nothing stands out from background."""
     words = query_text(q) if q is not None else None
-    req = request_for(words, f, w, kp, opts)
+    req = replace(req, words=words)
     loaded = rt.current()
     vec = rt.embed_text(loaded, words) if words else None  # in text mode too: calibrated scores
     page = retrieval.search(rt, req, vec, "text", loaded)
@@ -115,10 +101,7 @@ def search_image(
     file: UploadFile = File(..., description="JPEG, PNG, TIFF or FITS"),
     text: str | None = Form(None, max_length=500, description='Words to add; -"term" takes a term away'),
     weight: float = Form(DEFAULT_WEIGHT, ge=0, le=1, description="How much the words move the query"),
-    f: Filters = Depends(filters),
-    w: Where | None = Depends(where),
-    kp: tuple[int, int] = Depends(paging),
-    opts: tuple[str, str, str] = Depends(options),
+    req: SearchRequest = Depends(result_set),
     fmt: Format = FORMAT,
     rt: Runtime = Depends(runtime),
 ):
@@ -127,7 +110,7 @@ def search_image(
     loaded = rt.current()
     image = read_image(file, rt)
     vec = image_query(rt, loaded, rt.embed_image(loaded, image), text, weight)
-    req = request_for(None, f, w, kp, ("vector", opts[1], opts[2]))
+    req = replace(req, mode="vector")
     page = retrieval.search(rt, req, vec, "image", loaded)
     if is_blank(image):
         page.weak_match = True
@@ -139,10 +122,7 @@ def search_vector(
     request: Request,
     v: str = Query(..., max_length=8192, description="A query vector from this service: base64url float16"),
     version: int = Query(..., ge=1, le=2**31 - 1, description="The index version the vector was made for"),
-    f: Filters = Depends(filters),
-    w: Where | None = Depends(where),
-    kp: tuple[int, int] = Depends(paging),
-    opts: tuple[str, str, str] = Depends(options),
+    req: SearchRequest = Depends(result_set),
     fmt: Format = FORMAT,
     rt: Runtime = Depends(runtime),
 ):
@@ -159,7 +139,7 @@ def search_vector(
         raise HTTPException(422, "v is not base64url float16") from None
     if vec.size != loaded.vectors.shape[1] or not np.isfinite(vec).all() or not np.linalg.norm(vec):
         raise HTTPException(422, f"v must hold {loaded.vectors.shape[1]} finite float16 values")
-    req = request_for(None, f, w, kp, ("vector", opts[1], opts[2]))
+    req = replace(req, mode="vector")
     page = retrieval.search(rt, req, vec / np.linalg.norm(vec), "image", loaded)
     return respond(request, page, fmt, "image")
 
@@ -174,10 +154,7 @@ def similar(
     ref: ObservationRef,
     text: str | None = TEXT,
     weight: float = WEIGHT,
-    f: Filters = Depends(filters),
-    w: Where | None = Depends(where),
-    kp: tuple[int, int] = Depends(paging),
-    opts: tuple[str, str, str] = Depends(options),
+    req: SearchRequest = Depends(result_set),
     fmt: Format = FORMAT,
     rt: Runtime = Depends(runtime),
 ):
@@ -185,8 +162,7 @@ def similar(
     observation_id = retrieval.find_observation(rt, ref)
     loaded = rt.current()
     vec = image_query(rt, loaded, retrieval.observation_vector(rt, loaded, observation_id), text, weight)
-    req = request_for(None, f, w, kp, ("vector", opts[1], opts[2]))
-    req = SearchRequest(**{**vars(req), "exclude": observation_id})
+    req = replace(req, mode="vector", exclude=observation_id)
     return respond(request, retrieval.search(rt, req, vec, "image", loaded), fmt, f"similar-{ref}")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import random
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +23,7 @@ from PIL import Image
 from indexer.synth.render import INSTRUMENTS, Frame, render
 from indexer.synth.scenes import CLASSES, SynthClass
 from indexer.synth.shapes import field_galaxies, uniform_stars
+from indexer.synth.sky import place
 from indexer.synth.texts import proposal_text
 from paperclip.storage import atomic_write
 
@@ -157,8 +157,7 @@ def proposal_fields(p: Plan, seed: int) -> dict:
     fields = proposal_text(p.cls.label, rng, instrument, filters)
     fields["group"] = str(FIRST_PROPOSAL_ID + p.index)
     fields["label"] = p.cls.label
-    fields["ra"] = round(rng.uniform(0, 360), 5)
-    fields["dec"] = round(math.degrees(math.asin(rng.uniform(-1, 1))), 5)
+    fields["ra"], fields["dec"] = place(p.cls.label, rng)
     fields["start"] = datetime(1994 + int(fields["cycle"]), 1, 1, tzinfo=UTC) + timedelta(
         days=rng.uniform(0, 360)
     )

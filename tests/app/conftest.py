@@ -353,3 +353,74 @@ def make_service(env, db_url, home, archive_files) -> Iterator[Callable[..., Ser
 @pytest.fixture
 def service(make_service) -> Service:
     return make_service()
+
+
+# -- the browser and a SAMP hub -------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright; missing, it fails (never skips)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class SampHub:
+    url: str  # the Web Profile's address, as the page's script is given it
+    received: list[dict]  # table.load.votable notifications the receiving client got
+    asked: list[str]  # names the hub's consent dialog was asked to approve
+
+
+@pytest.fixture
+def samp_hub(tmp_path) -> Iterator[SampHub]:
+    """astropy's SAMP hub (standard and Web Profile) approving every web registration, and a
+    receiving client standing in for TOPCAT."""
+    from astropy.samp import SAMPHubServer, SAMPIntegratedClient
+    from astropy.samp.hub import WebProfileDialog
+
+    class Approve(WebProfileDialog):
+        def __init__(self) -> None:
+            super().__init__()
+            self.polling = True
+            self.asked: list[str] = []
+
+        def show_dialog(self, samp_name, details, client, origin):
+            self.asked.append(samp_name)
+            self.consent()
+
+        def poll(self) -> None:
+            while self.polling:
+                self.handle_queue()
+                time.sleep(0.05)
+
+    dialog = Approve()
+    hub = SAMPHubServer(
+        web_profile=True, web_profile_dialog=dialog, web_port=0, lockfile=str(tmp_path / "samp")
+    )
+    hub.start()
+    threading.Thread(target=dialog.poll, daemon=True).start()
+    received: list[dict] = []
+    client = SAMPIntegratedClient(name="TOPCAT stand-in")
+    client.connect(hub=hub)
+    client.bind_receive_notification(
+        "table.load.votable", lambda private_key, sender_id, mtype, params, extra: received.append(params)
+    )
+    yield SampHub(f"http://localhost:{hub._web_port}/", received, dialog.asked)
+    client.disconnect()
+    dialog.polling = False
+    hub.stop()

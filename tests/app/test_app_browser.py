@@ -8,36 +8,13 @@ import csv
 import io
 import json
 import re
-import threading
-import time
-from pathlib import Path
 
 import astropy.units as u
 import pytest
 from astropy.io.votable import parse
 from PIL import Image
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-quic",
-]
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def test_position_search_groups_and_exports(service, chromium, tmp_path):
@@ -84,51 +61,16 @@ def test_position_search_groups_and_exports(service, chromium, tmp_path):
     assert len(json.loads(files["JSON"].read_text())["results"]) == len(t)
 
 
-@pytest.fixture
-def samp_hub(tmp_path):
-    from astropy.samp import SAMPHubServer, SAMPIntegratedClient
-    from astropy.samp.hub import WebProfileDialog
-
-    class Approve(WebProfileDialog):
-        polling = True
-
-        def show_dialog(self, samp_name, details, client, origin):
-            self.consent()
-
-        def poll(self):
-            while self.polling:
-                self.handle_queue()
-                time.sleep(0.05)
-
-    dialog = Approve()
-    hub = SAMPHubServer(
-        web_profile=True, web_profile_dialog=dialog, web_port=0, lockfile=str(tmp_path / "samp")
-    )
-    hub.start()
-    threading.Thread(target=dialog.poll, daemon=True).start()
-    received: list[dict] = []
-    client = SAMPIntegratedClient(name="TOPCAT stand-in")
-    client.connect(hub=hub)
-    client.bind_receive_notification(
-        "table.load.votable", lambda private_key, sender_id, mtype, params, extra: received.append(params)
-    )
-    yield f"http://localhost:{hub._web_port}/", received
-    client.disconnect()
-    dialog.polling = False
-    hub.stop()
-
-
 def test_samp_button_sends_the_result_set(make_service, chromium, samp_hub):
     from playwright.sync_api import expect
 
-    hub_url, received = samp_hub
-    service = make_service(samp_hub_url=hub_url)
+    service = make_service(samp_hub_url=samp_hub.url)
     page = chromium.new_page()
     page.goto(service.url + "/?q=galaxy")
     page.get_by_role("button", name="Send to TOPCAT / Aladin (SAMP)").click()
     expect(page.locator("#samp-status")).to_have_text("Sent to 1 SAMP application.", timeout=20_000)
-    assert len(received) == 1
-    url = received[0]["url"]
+    assert len(samp_hub.received) == 1
+    url = samp_hub.received[0]["url"]
     assert url.startswith(service.url + "/api/v1/search?") and "format=votable" in url
     vot = parse(io.BytesIO(service.client.get(url).content), verify="exception").get_first_table()
     assert len(vot.array) > 0  # what TOPCAT would load

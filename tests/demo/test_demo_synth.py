@@ -111,3 +111,33 @@ def test_synth_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert "paperclip import" in result.output
     assert len(rows_of(tmp_path / "a" / "manifest.jsonl")) >= 10
+
+
+def test_proposals_crowd_into_real_fields_and_follow_their_class_on_the_sky():
+    """A cone on COSMOS or ``near=Orion Nebula`` finds several demo proposals; stars keep to the
+    Galactic plane, planets to the ecliptic, galaxies away from the plane (checked by astropy)."""
+    import astropy.units as u
+    from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
+
+    from indexer.synth.sky import FIELDS
+
+    proposals = [proposal_fields(p, seed=0) for p in plan(320, seed=0)]
+    sky = SkyCoord([p["ra"] for p in proposals] * u.deg, [p["dec"] for p in proposals] * u.deg)
+    labels = np.array([p["label"] for p in proposals])
+
+    def inside(name: str) -> np.ndarray:
+        f = FIELDS[name]
+        return sky.separation(SkyCoord(f.ra * u.deg, f.dec * u.deg)).deg <= f.radius * 1.01
+
+    assert set(labels[inside("COSMOS")]) >= {"deep field", "interacting galaxies"}
+    assert inside("Orion Nebula").sum() >= 3 and "protostellar jet" in labels[inside("Orion Nebula")]
+    assert inside("Baade's Window").sum() >= 3
+    planets = np.isin(labels, ["gas giant", "comet"])
+    ecliptic_lat = sky[planets].transform_to(BarycentricMeanEcliptic()).lat.deg
+    assert np.abs(ecliptic_lat).max() < 15
+    galaxies = np.isin(labels, ["spiral galaxy", "elliptical galaxy", "deep field"])
+    assert np.abs(sky[galaxies].galactic.b.deg).min() > 15
+    stars = np.isin(labels, ["open cluster", "planetary nebula", "supernova remnant"])
+    field_free = stars & ~inside("LMC") & ~inside("Orion Nebula")
+    assert np.abs(sky[field_free].galactic.b.deg).max() < 12
+    assert len({p["start"].year for p in proposals}) >= 10  # dates spread over the cycles
