@@ -114,6 +114,7 @@ def build_ondisk(
     sample = np.concatenate(
         [np.asarray(rows[picks[i : i + READ_ROWS]], np.float32) for i in range(0, len(picks), READ_ROWS)]
     )
+    del rows  # unmapped: the pages the sample touched leave this process's resident set
     ivf = trained_ivf(kind, sample, seed, count)
     del sample
     return _merge(ivf, vectors, 0, count, ids, staging, [], progress, block_rows)
