@@ -34,10 +34,11 @@ SHARD = 65_536
 
 
 class PeakRss:
-    """The largest resident set of this process and its descendants (Ray's), sampled."""
+    """The largest resident set of this process and its descendants (Ray's), sampled; and the
+    largest anonymous part (private memory, without the page-cache pages of mapped files)."""
 
     def __init__(self, every: float = 0.2):
-        self.peak = 0
+        self.peak = self.anon = 0
         self.who = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
@@ -50,7 +51,8 @@ class PeakRss:
                     rss = p.memory_info().rss
                     if rss > self.peak:
                         self.peak, self.who = rss, " ".join(p.cmdline()[:3])[:80]
-                except psutil.Error:
+                    self.anon = max(self.anon, _anon(p.pid))
+                except (psutil.Error, OSError):
                     pass
             self._stop.wait(every)
 
@@ -61,6 +63,11 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _anon(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next((int(line.split()[1]) * 1024 for line in f if line.startswith("RssAnon:")), 0)
 
 
 def centres(d: int, clusters: int = 1000) -> np.ndarray:
@@ -154,6 +161,7 @@ def ray_path(args: argparse.Namespace, work: Path) -> dict:
         "total_s": written - start,
         "peak_rss_gb": peak.peak / 1e9,
         "peak_rss_process": peak.who,
+        "peak_anon_gb": peak.anon / 1e9,
         "index_bytes_per_vector": index_bytes / args.size,
         "vectors_bytes_per_vector": (version / "vectors.npy").stat().st_size / args.size,
         **quality(files.index, queries, truth),
@@ -218,7 +226,7 @@ def main() -> None:
         if figures:
             print(
                 f"{path:>13}: {figures['size']:,} x {args.dim}-d {args.kind}: build {figures['total_s']:.0f} s, "
-                f"peak RSS {figures['peak_rss_gb']:.2f} GB, index {figures['index_bytes_per_vector']:.0f} B/vector, "
+                f"peak RSS {figures['peak_rss_gb']:.2f} GB (anonymous {figures.get('peak_anon_gb', 0):.2f} GB), index {figures['index_bytes_per_vector']:.0f} B/vector, "
                 f"recall@10 {figures['recall_at_10']:.3f}, p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms"
             )
     print(json.dumps(res, indent=2))

@@ -22,11 +22,14 @@ def build_cmd(
     ),
     kind: str = typer.Option(
         "auto",
-        help="auto (flat up to PAPERCLIP_INDEX_EXACT_MAX, hnsw up to _INDEX_HNSW_MAX, then ivfpq), flat, hnsw, ivfpq",
+        help="auto (flat up to PAPERCLIP_INDEX_EXACT_MAX, hnsw up to _INDEX_HNSW_MAX, then ivfpq), flat, hnsw, "
+        "ivfpq, or ivfsq8/ivfflat (built on disk by Ray tasks, served memory-mapped)",
     ),
     activate: bool = typer.Option(True, "--activate/--no-activate", help="Serve it once built"),
 ) -> None:
-    """Embed every observation's preview into a new index version (resumes an interrupted build)."""
+    """Embed every observation's preview into a new index version (resumes an interrupted build).
+
+    Embedding is a Ray Data job: on this machine by default, on a cluster with RAY_ADDRESS."""
     from indexer.index.versions import build, default_model
 
     try:

@@ -34,7 +34,6 @@ from paperclip.storage import ImageStore, atomic_write
 @dataclass
 class EmbedStats:
     embedded: int = 0
-    reused: int = 0
     failed: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
 

@@ -155,11 +155,9 @@ def trained_ivf(kind: str, sample: np.ndarray, seed: int = 0, count: int | None 
 
     n, d = sample.shape
     count = count or n
-    if count < IVF_MIN_VECTORS:
-        raise ValueError(
-            f"{kind} needs at least {IVF_MIN_VECTORS:,} vectors to train, got {count:,}: use flat"
-        )
-    nlist, nprobe = ivf_params(count)
+    if not n:
+        raise ValueError(f"{kind} needs vectors to train on")
+    nlist, nprobe = ivf_params(count)  # at least 39 vectors a list: small archives get few lists
     size = min(n, max(TRAIN_SAMPLE, 64 * nlist))
     if n > size:
         sample = sample[np.sort(np.random.default_rng(seed).choice(n, size, replace=False))]

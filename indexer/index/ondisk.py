@@ -15,6 +15,7 @@ Workers read and write the staging folder directly, so on a cluster it must be a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,19 @@ def stage_vectors(
     return all_ids
 
 
+def read_rows(path: Path, picks: np.ndarray) -> np.ndarray:
+    """Rows ``picks`` of a 2-d ``.npy`` file as float32, read with ``pread``: a mapping would put
+    every page the sample touches (most of the file) in this process's resident set."""
+    header = np.load(path, mmap_mode="r")  # offset, shape and dtype; no page is read
+    row_bytes = header.dtype.itemsize * header.shape[1]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        raw = b"".join(os.pread(fd, row_bytes, header.offset + int(i) * row_bytes) for i in picks)
+    finally:
+        os.close(fd)
+    return np.frombuffer(raw, header.dtype).reshape(len(picks), header.shape[1]).astype(np.float32)
+
+
 def fill_block(trained: str, vectors: str, start: int, stop: int, out: str) -> str:
     """One Ray task: rows ``start:stop`` of ``vectors`` added under their row numbers to a copy of
     the trained (empty) index, written to ``out``."""
@@ -108,12 +122,9 @@ def build_ondisk(
 ) -> Any:
     """An ``IndexIDMap`` over an IVF of ``kind`` whose lists are ``staging/lists.ivfdata``."""
 
-    rows = np.load(vectors, mmap_mode="r")
-    count = len(rows)
+    count = len(np.load(vectors, mmap_mode="r"))
     picks = np.sort(np.random.default_rng(seed).choice(count, train_sample_size(count), replace=False))
-    sample = np.concatenate(
-        [np.asarray(rows[picks[i : i + READ_ROWS]], np.float32) for i in range(0, len(picks), READ_ROWS)]
-    )
+    sample = read_rows(vectors, picks)
     ivf = trained_ivf(kind, sample, seed, count)
     del sample
     return _merge(ivf, vectors, 0, count, ids, staging, [], progress, block_rows)

@@ -10,6 +10,7 @@ import pytest
 from indexer.index.embed import WorkDir
 from indexer.index.kinds import make_index
 from indexer.index.ondisk import append_ondisk, build_ondisk, stage_vectors
+from indexer.index.versions import add, build, verify
 from paperclip.index_files import LISTS_FILE, read_index_files, write_index_files
 
 
@@ -102,3 +103,21 @@ def test_ondisk_build_matches_the_in_memory_build(tmp_path, kind, monkeypatch):
     order = np.argsort(all_ids)
     assert recall_at_10(grown, queries, everything[order], all_ids[order]) >= 0.9
     assert set(grown.search(everything[n:][:50], 1)[1].ravel()) <= set(more_ids)  # new rows find themselves
+
+
+def test_build_verify_and_add_an_on_disk_version(observations):
+    """Through ``paperclip index``: the Ray job embeds, the lists are built on disk, verify passes,
+    and ``add`` appends the new previews to the base's lists."""
+    first = observations(60)
+    summary = build("tiny", kind="ivfflat", progress=False)  # exact codes: tiny embeddings are close
+    files = read_index_files(summary.path)
+    assert (summary.path / LISTS_FILE).exists() and summary.count == 60
+    assert sorted(files.ids) == sorted(first)
+    assert verify(sample=2).ok
+    more = observations(30, offset=500)
+    grown = add(progress=False)
+    files = read_index_files(grown.path, mmap=True)
+    assert grown.embedded == 30 and grown.reused == 60 and grown.active
+    assert list(files.ids[:60]) == list(read_index_files(summary.path).ids)  # appended after the base
+    assert sorted(files.ids[60:]) == sorted(more)
+    assert verify(sample=2).ok
