@@ -45,9 +45,7 @@ MAX_K = 200  # results per page
 MAX_RESULTS = 2000  # the deepest rank served: later pages are empty
 TEXT_LIMIT = 1000  # proposals full-text search returns at most
 MORE_LIMIT = 50  # other hits of one proposal listed under its best (group=proposal)
-DEFAULT_MODE = (
-    "hybrid"  # the mode that ranks best on the demo's held-out queries (benchmarks/bench_hybrid.py)
-)
+DEFAULT_MODE = "text"  # the mode that ranks best on the demo's held-out queries (benchmarks/bench_hybrid.py)
 FACETS = ("instrument", "filter", "cycle", "collection")
 
 

@@ -103,7 +103,9 @@ def env(home, db_url, monkeypatch) -> Iterator[dict[str, str]]:
 def hst_mini() -> Path:
     """The real HST sample: the downsized copy in tests/data, or the full set at PAPERCLIP_HST_MINI."""
     if not (HST_MINI / "manifest.jsonl").is_file():
-        raise FileNotFoundError(f"no real HST sample at {HST_MINI} (PAPERCLIP_HST_MINI points at a wrong place?)")
+        raise FileNotFoundError(
+            f"no real HST sample at {HST_MINI} (PAPERCLIP_HST_MINI points at a wrong place?)"
+        )
     return HST_MINI
 
 

@@ -103,7 +103,9 @@ def test_gpu_ivf_path_reranks_ivf_candidates_exactly(archive, tmp_path):
     from app.searching import unfiltered
     from paperclip.model import load_model
 
-    loaded = load_version(1, lambda _files: load_model("tiny", "cpu"), archive["ivfpq"], f"sqlite:///{tmp_path / 'x.db'}")
+    loaded = load_version(
+        1, lambda _files: load_model("tiny", "cpu"), archive["ivfpq"], f"sqlite:///{tmp_path / 'x.db'}"
+    )
     refine = faiss.downcast_index(loaded.inner)
     ivf = faiss.downcast_index(refine.base_index)
     as_if_gpu = dataclasses.replace(loaded, gpu_ivf=GpuIvf(ivf, None, int(refine.k_factor)))

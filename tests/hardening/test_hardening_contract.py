@@ -33,7 +33,9 @@ CONFIG = SchemathesisConfig.from_dict(
             {
                 "include-path-regex": r"^/api/v1/(search|search/vector|observations/\{ref\}/similar)$",
                 "checks": {
-                    "positive_data_acceptance": {"expected-statuses": ["2xx", "300", "404", "409", "422", "429", "503"]}
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", "300", "404", "409", "422", "429", "503"]
+                    }
                 },
             },
         ],

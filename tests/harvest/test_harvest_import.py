@@ -106,7 +106,15 @@ def test_import_cli_csv(env, hst_mini, tmp_path):
         writer.writeheader()
         for r in rows:
             writer.writerow({**r, "instrument": "WFC3/UVIS"})
-    cmd = [sys.executable, "-m", "paperclip_cli", "import", str(folder / "manifest.csv"), "--collection", "CSV"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paperclip_cli",
+        "import",
+        str(folder / "manifest.csv"),
+        "--collection",
+        "CSV",
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "imported 3, skipped 0, failed 0" in out.stdout
