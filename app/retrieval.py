@@ -45,7 +45,6 @@ MAX_K = 200  # results per page
 MAX_RESULTS = 2000  # the deepest rank served: later pages are empty
 TEXT_LIMIT = 1000  # proposals full-text search returns at most
 MORE_LIMIT = 50  # other hits of one proposal listed under its best (group=proposal)
-DEFAULT_MODE = "text"  # the mode that ranks best on the demo's held-out queries (benchmarks/bench_hybrid.py)
 FACETS = ("instrument", "filter", "cycle", "collection")
 
 
@@ -72,7 +71,7 @@ class Where:
 @dataclass(frozen=True)
 class SearchRequest:
     words: str | None = None  # the text query, for full-text search and the page's echo
-    mode: str = DEFAULT_MODE
+    mode: str = "vector"
     filters: Filters = field(default_factory=Filters)
     where: Where | None = None
     sort: str = "relevance"

@@ -25,7 +25,7 @@ from app.compose import DEFAULT_WEIGHT
 from app.filtered import Filters
 from app.identifiers import parse_jump
 from app.resolve import NameNotResolved
-from app.retrieval import DEFAULT_MODE, SearchRequest, Where
+from app.retrieval import SearchRequest, Where
 from app.runtime import NotReady, Runtime
 from app.uploads import multipart, read_image
 from paperclip import obstime, sky
@@ -88,12 +88,13 @@ def home(
     pos: str = Query("", max_length=100),
     radius: str = Query("", max_length=20),
     unit: str = Query("arcmin", pattern="^(arcsec|arcmin|deg)$"),
-    mode: str = Query(DEFAULT_MODE, pattern="^(vector|text|hybrid)$"),
+    mode: str = Query("", pattern="^(vector|text|hybrid)?$"),
     sort: str = Query("relevance", pattern="^(relevance|date|exposure)$"),
     group: str = Query("proposal", pattern="^(none|proposal)$"),
     f: Filters = Depends(filters),
     rt: Runtime = Depends(runtime),
 ) -> Response:
+    mode = mode or rt.settings.search_mode
     typed = q.strip()
     truncated = len(typed) > MAX_QUERY
     q = typed[:MAX_QUERY]

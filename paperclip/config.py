@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         default="onnx",
         description="CPU text encoder: onnx (ONNX Runtime, used only if it matches torch to cosine >= 0.99) or torch",
     )
+    search_mode: Literal["vector", "text", "hybrid"] = Field(
+        default="text",
+        description="How a text search ranks when the request names no mode: the winner of "
+        "benchmarks/bench_hybrid.py on the demo; rerun it on your archive to choose",
+    )
     query_prompts: bool = Field(
         default=False,
         description="Average a text query's embedding over prompt templates (paperclip.query_embedding)",

@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 
 from app.filtered import Filters
 from app.resolve import NameNotResolved
-from app.retrieval import DEFAULT_MODE, MAX_K, MAX_RESULTS, SearchRequest, Where
+from app.retrieval import MAX_K, MAX_RESULTS, SearchRequest, Where
 from app.runtime import Runtime
 from paperclip import obstime, sky
 
@@ -158,17 +158,21 @@ def where(
 
 
 def result_set(
+    request: Request,
     f: Filters = Depends(filters),
     w: Where | None = Depends(where),
     k: int = Query(12, ge=1, le=MAX_K, description="Results (or proposals, with group=proposal) per page"),
     page: int = Query(
         1, ge=1, le=MAX_RESULTS, description=f"Page number, from 1; ranks past {MAX_RESULTS} are not served"
     ),
-    mode: Mode = Query(
-        DEFAULT_MODE, description="vector (embedding), text (full-text), or hybrid (both, fused)"
+    mode: Mode | None = Query(
+        None,
+        description="vector (embedding), text (full-text), or hybrid (both, fused); by default the "
+        "server's PAPERCLIP_SEARCH_MODE (text)",
     ),
     sort: Sort = Query("relevance", description="relevance, or newest (date) or longest (exposure) first"),
     group: Group = Query("none", description="proposal: one hit per proposal, its others under it"),
 ) -> SearchRequest:
     """What every result-set endpoint shares: filters, position, page, ranking and grouping."""
+    mode = mode or request.app.state.runtime.settings.search_mode
     return SearchRequest(None, mode, f, w, sort, group, k, page)

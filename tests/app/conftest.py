@@ -343,7 +343,9 @@ def make_service(env, db_url, home, archive_files) -> Iterator[Callable[..., Ser
         ids, pks = insert_archive(db_url, archive_files, synthetic)
         versions = [add_version(db_url, home, ids, archive_files.vectors, archive_files)[0]] if index else []
         get_settings.cache_clear()
-        app = create_app(Settings(**{"index_poll_s": 0.2, **settings}))
+        # vector ranking unless a test asks otherwise: most tests here drive the embedding path
+        # (batchers, FAISS, versions); test_app_search covers text and hybrid and the default
+        app = create_app(Settings(**{"index_poll_s": 0.2, "search_mode": "vector", **settings}))
         url, stop = start_server(app)
         client = httpx.Client(timeout=60)
         service = Service(

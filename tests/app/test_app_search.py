@@ -225,6 +225,21 @@ def test_modes_and_full_text(service):
     assert c.get(api("/search"), params={"q": "qqqzzzxxyy", "mode": "text"}).json()["weak_match"] is True
 
 
+def test_a_request_without_mode_ranks_by_the_servers_search_mode(make_service):
+    """Unset, PAPERCLIP_SEARCH_MODE is text (bench_hybrid's winner); the API and the UI form
+    both fall back to it, and an explicit mode still wins."""
+    from paperclip.config import Settings
+
+    assert Settings().search_mode == "text"
+    service = make_service(search_mode="hybrid")
+    c, api = service.client, service.api
+    word = service.archive.proposals[0]["proposal_id"]
+    assert c.get(api("/search"), params={"q": word}).json()["mode"] == "hybrid"
+    assert c.get(api("/search"), params={"q": word, "mode": "text"}).json()["mode"] == "text"
+    page = c.get(f"{service.url}/", params={"q": word}).text
+    assert '<option value="hybrid" selected>' in page
+
+
 def test_image_plus_text(service):
     c, api = service.client, service.api
     data = (service.archive.images / service.archive.observations[3]["original_path"]).read_bytes()
