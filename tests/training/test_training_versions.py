@@ -19,6 +19,7 @@ from paperclip.config import Settings, get_settings
 from paperclip.db import get_engine, session_scope, upgrade
 from paperclip.index_files import read_index_files, write_index_files
 from paperclip.model import load_model
+from paperclip.query_embedding import QueryOptions, embed_queries
 from paperclip.schema import Checkpoint, IndexVersion
 from training.config import TrainConfig
 from training.train import train
@@ -131,7 +132,11 @@ def _serving(client: httpx.Client, url: str, version: int, timeout: float = 60) 
 def _expected(model_path: str, index_path: Path, query: str, k: int) -> list[tuple[int, float]]:
     """What the index returns for the query embedded by the weights at ``model_path``."""
     files = read_index_files(index_path)
-    scores, ids = files.search(load_model(model_path, device="cpu").encode_text([query]), k)
+    options = QueryOptions.from_settings(Settings())  # as the service embeds queries
+    vec = embed_queries(
+        load_model(model_path, device="cpu").encode_text, [query], files.vocab_vectors, options
+    )
+    scores, ids = files.search(vec, k)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)]
 
 
