@@ -103,7 +103,10 @@ class Settings(BaseSettings):
         description="Average a text query's embedding over prompt templates (paperclip.query_embedding)",
     )
     query_expand_terms: int = Field(
-        default=3, ge=0, description="Blend a text query toward its N nearest vocabulary terms (0: off)"
+        default=0,
+        ge=0,
+        description="Blend a text query toward its N nearest vocabulary terms (0: off; measured in "
+        "benchmarks/bench_query.py, it helps a model whose text side was trained, not the lite default)",
     )
     query_expand_weight: float = Field(
         default=0.3, ge=0.0, le=1.0, description="Weight of those terms in the blend (0: off, 1: terms only)"

@@ -10,12 +10,12 @@ Two optional kinds of query-side help (``benchmarks/bench_query.py`` measures th
   (the description vocabulary the index version carries), weighted by their similarity, which
   pulls a plain-language query toward the astronomy phrases the model was trained on.
 
-With neither, the query vector is the text tower's embedding of the query as typed. Measured on
-the demo archive (``benchmarks/bench_query.py``), expansion toward the 3 nearest terms at weight
-0.3 lifts free-form P@10 (0.301 -> 0.327) and leaves class-label queries and the weak-match rule's
-flags as they were; one term at 0.4 lifts P@10 more (0.345) but makes the weak-match rule flag
-37 of 96 free-form queries instead of 17 (the meaningless probes are expanded too and get
-stronger). Prompt ensembling measured worse on both counts and is off (``paperclip.config``).
+With neither, the query vector is the text tower's embedding of the query as typed, which is
+the default: on the final demo (lite recipe: varied captions, only the image projection trained,
+so queries stay in the sentence model's own space; ``benchmarks/bench_query.py``) expansion toward
+the 3 nearest terms at 0.3 lowers free-form P@10 (0.554 -> 0.504 over the whole index) and
+prompt ensembling lowers it too (0.525). With the former recipe, whose text projection was
+trained, expansion had helped (0.301 -> 0.327): measure on your model before switching it on.
 """
 
 from __future__ import annotations
