@@ -19,10 +19,11 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from indexer.ledger import record_unreadable
 from paperclip.checkpoints import find_checkpoint
 from paperclip.checkpoints import label as checkpoint_label
 from paperclip.config import get_settings
-from paperclip.db import session_scope, upsert
+from paperclip.db import session_scope
 from paperclip.index_files import (
     IndexCorrupt,
     IndexFiles,
@@ -296,22 +297,8 @@ def _set_status(version_id: int, **values: Any) -> None:
 
 
 def _record_failures(failed: dict[int, str]) -> None:
-    """Unreadable previews go to the ledger with the reason, so they can be found and fixed."""
-    if not failed:
-        return
-    rows = [
-        {
-            "job": LEDGER_JOB,
-            "unit": str(i),
-            "status": "failed",
-            "attempts": 1,
-            "last_error": e[:2000],
-            "reason": "unreadable_preview",
-        }
-        for i, e in failed.items()
-    ]
     with session_scope() as s:
-        upsert(s, LedgerEntry, rows, key=["job", "unit"], update=["status", "last_error", "reason"])
+        record_unreadable(s, LEDGER_JOB, failed)
 
 
 def _clear_failures(ids: np.ndarray) -> None:

@@ -26,8 +26,9 @@ import numpy as np
 from sqlalchemy import select, update
 from tqdm import tqdm
 
+from indexer.ledger import record_unreadable
 from paperclip.config import get_settings
-from paperclip.db import session_scope, upsert
+from paperclip.db import session_scope
 from paperclip.preview_batches import decode_preview
 from paperclip.schema import LedgerEntry, Observation
 from paperclip.shards import (
@@ -261,19 +262,7 @@ def _lock(root: Path) -> Iterator[None]:
 def _record_failures(failed: dict[int, str]) -> None:
     """Unreadable previews go to the ledger with the reason; a later success marks them done."""
     with session_scope() as s:
-        if failed:
-            rows = [
-                {
-                    "job": LEDGER_JOB,
-                    "unit": str(i),
-                    "status": "failed",
-                    "attempts": 1,
-                    "last_error": e[:2000],
-                    "reason": "unreadable_preview",
-                }
-                for i, e in failed.items()
-            ]
-            upsert(s, LedgerEntry, rows, key=["job", "unit"], update=["status", "last_error", "reason"])
+        record_unreadable(s, LEDGER_JOB, failed)
         s.execute(
             update(LedgerEntry)
             .where(
